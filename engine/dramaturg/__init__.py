@@ -1,0 +1,89 @@
+"""Dramaturg: YAML chains of Jinja2 prompt steps, run as a DAG.
+
+>>> import dramaturg
+>>> chain = dramaturg.load_chain("chains/dramatron.yaml")
+>>> result = chain.run({"logline": "..."}, models={"default": "cohere:command-a-03-2025"})
+>>> result["title"]
+
+Heavy libraries (LangChain, model runtimes) load only when a run needs them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Chain",
+    "ChainError",
+    "DramaturgError",
+    "FakeChatModel",
+    "FakeImageModel",
+    "ImageModel",
+    "ImageRequest",
+    "ImageResult",
+    "InputError",
+    "ModelError",
+    "ParseError",
+    "Problem",
+    "ProviderError",
+    "RunFailedError",
+    "RunResult",
+    "RunStorageError",
+    "StepResult",
+    "TemplateRenderError",
+    "Usage",
+    "__version__",
+    "load_chain",
+    "register_parser",
+]
+
+_LAZY = {
+    "Chain": "chain",
+    "load_chain": "chain",
+    "FakeChatModel": "fakes",
+    "FakeImageModel": "fakes",
+    "ImageModel": "images",
+    "ImageRequest": "images",
+    "ImageResult": "images",
+    "RunResult": "result",
+    "StepResult": "result",
+    "Usage": "result",
+    "register_parser": "parsers",
+}
+
+from .errors import (  # noqa: E402
+    ChainError,
+    DramaturgError,
+    InputError,
+    ModelError,
+    ParseError,
+    Problem,
+    ProviderError,
+    RunFailedError,
+    RunStorageError,
+    TemplateRenderError,
+)
+
+if TYPE_CHECKING:
+    from .chain import Chain, load_chain
+    from .fakes import FakeChatModel, FakeImageModel
+    from .images import ImageModel, ImageRequest, ImageResult
+    from .parsers import register_parser
+    from .result import RunResult, StepResult, Usage
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dramaturg' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

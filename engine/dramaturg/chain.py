@@ -1,0 +1,130 @@
+"""The Python API: load a chain file, inspect it, run it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import graph as graphs
+from .errors import InputError
+from .inputs import resolve_inputs
+from .models import ModelSet
+from .result import RunResult
+from .rundir import RunDir, make_run_id
+from .runner import Event, Runner, RunSettings
+from .source import load_yaml, read_text
+from .spec import ChainSpec
+from .validate import Checked, check
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+DEFAULT_OUT = Path("outputs")
+
+
+def load_chain(path: str | Path, *, templates: list[str | Path] | None = None) -> Chain:
+    """Load and fully validate a chain file. Raises :class:`~dramaturg.ChainError`.
+
+    ``templates`` are folders searched before the chain's own prompt folders, to override
+    shipped templates without editing them.
+    """
+    p = Path(path)
+    text = read_text(p)
+    source = load_yaml(text, str(path))
+    checked = check(source, p, [Path(t) for t in templates or []])
+    return Chain(p, text, checked)
+
+
+class Chain:
+    """A validated chain. Run it with :meth:`run` or ``await`` :meth:`arun`."""
+
+    def __init__(self, path: Path, text: str, checked: Checked) -> None:
+        self.path = path
+        self.text = text
+        self._checked = checked
+
+    @property
+    def spec(self) -> ChainSpec:
+        return self._checked.spec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def steps(self) -> list[str]:
+        return list(self.spec.steps)
+
+    def dependencies(self, step: str) -> tuple[str, ...]:
+        """The steps whose outputs ``step`` reads (explicit ``needs`` and inferred)."""
+        return self._checked.plans[step].deps
+
+    def inputs_used(self, step: str) -> tuple[str, ...]:
+        return self._checked.plans[step].inputs
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        attrs = {sid: {"kind": s.kind, "for_each": s.for_each, "model": self._checked.plans[sid].model}
+                 for sid, s in self.spec.steps.items()}
+        return graphs.build_graph({s: p.deps for s, p in self._checked.plans.items()}, attrs)
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the chain file and every template it uses."""
+        h = hashlib.sha256(self.text.encode())
+        files = sorted({f for p in self._checked.plans.values() for f in p.template_files})
+        for f in files:
+            h.update(f.encode() + b"\0")
+            try:
+                h.update(Path(f).read_bytes())
+            except OSError:
+                pass
+        return h.hexdigest()
+
+    def run(self, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> RunResult:
+        """Run synchronously; see :meth:`arun` for the arguments."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.arun(inputs, **kwargs))
+        raise InputError("Chain.run() was called inside a running event loop",
+                         hint="use `await chain.arun(...)` there")
+
+    async def arun(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        models: Mapping[str, Any] | None = None,
+        out: str | Path | None = DEFAULT_OUT,
+        concurrency: int = 8,
+        dry_run: bool = False,
+        retries: int = 3,
+        backoff: float = 0.5,
+        on_event: Callable[[Event], None] | None = None,
+        text_inputs: frozenset[str] = frozenset(),
+    ) -> RunResult:
+        """Run the chain.
+
+        ``models`` maps model names to ``"provider:model"`` strings, LangChain chat models or
+        image models. ``out`` is the folder that receives ``<run-id>/`` (``None``: keep nothing on
+        disk). ``dry_run`` replaces every model by the fakes. The result holds every step's
+        status and output; check ``result.ok`` or call ``result.raise_for_status()``.
+        """
+        if concurrency < 1:
+            raise InputError("concurrency must be at least 1")
+        values = resolve_inputs(self.spec.inputs, dict(inputs or {}), from_text=text_inputs)
+        model_set = ModelSet(self.spec.models, models, dry_run=dry_run)
+        model_set.check_providers({self._checked.plans[s].model for s in self.spec.steps})
+        for step in self.spec.steps.values():  # fail before any work if a model cannot load
+            model_set.instance(step)
+        chain_hash = self.content_hash
+        rundir = None
+        if out is not None:
+            rundir = RunDir.create(Path(out), make_run_id(self.name, chain_hash, values))
+        runner = Runner(self._checked, str(self.path), chain_hash, values, model_set, rundir,
+                        RunSettings(concurrency=concurrency, retries=retries, backoff=backoff),
+                        on_event)
+        return await runner.run()

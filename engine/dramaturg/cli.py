@@ -1,0 +1,167 @@
+"""The ``dramaturg`` command. Imports stay light here: ``--help`` loads no model library."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="dramaturg",
+    help="Run YAML chains of Jinja2 prompt steps as a DAG (flagship: a screenplay generator).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+_state: dict[str, Any] = {"debug": False}
+
+ChainArg = Annotated[str, typer.Argument(
+    help="A chain file, or the name of a shipped chain (e.g. dramatron).", show_default=False)]
+TemplatesOpt = Annotated[list[Path] | None, typer.Option(
+    "--templates", "-t", help="A folder of templates looked up before the chain's own.")]
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _err(text: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False).print(escape(text) if "[" in text else text)
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    """Print one clear message for an error and return the Exit to raise."""
+    from .errors import DramaturgError
+
+    if _state["debug"]:
+        import traceback
+
+        traceback.print_exception(exc)
+    if isinstance(exc, DramaturgError):
+        _err(f"error: {exc}")
+        return typer.Exit(exc.exit_code)
+    _err(f"internal error: {type(exc).__name__}: {exc}\n"
+         "  hint: rerun with --debug for the traceback, and please report it")
+    return typer.Exit(1)
+
+
+def _load(chain: str, templates: list[Path] | None = None) -> Any:
+    from .chain import load_chain
+    from .shipped import resolve_chain
+
+    return load_chain(resolve_chain(chain), templates=list(templates or []))
+
+
+@app.command()
+def run(
+    chain: ChainArg,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", "-s", help="An input: NAME=VALUE (repeatable).", show_default=False)] = None,
+    inputs: Annotated[Path | None, typer.Option(
+        "--inputs", "-i", help="A YAML or JSON file of inputs.")] = None,
+    model: Annotated[list[str] | None, typer.Option(
+        "--model", "-m", help="Override a model: NAME=PROVIDER[:MODEL] (repeatable).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder receiving the run folder.")
+                   ] = Path("outputs"),
+    concurrency: Annotated[int, typer.Option(
+        "--concurrency", "-c", min=1, help="Model calls in flight at most.")] = 8,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Run on the fake models: no keys, no cost, checks the whole chain.")
+                       ] = False,
+    templates: TemplatesOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
+) -> None:
+    """Run a chain.
+
+    [dim]Examples:[/dim]
+      dramaturg run chains/dramatron.yaml --set logline="A lighthouse keeper..."
+      dramaturg run dramatron --inputs story.yaml --model default=cohere:command-a-03-2025
+      dramaturg run chains/dramatron.yaml --set logline="..." --dry-run
+    """
+    from .progress import Printer
+
+    printer = Printer(quiet=quiet)
+    try:
+        from .inputs import parse_assignments, read_inputs_file
+        from .models import parse_model_overrides
+
+        loaded = _load(chain, templates)
+        values: dict[str, Any] = read_inputs_file(inputs) if inputs else {}
+        assigned = parse_assignments(set_ or [])
+        values.update(assigned)
+        result = loaded.run(values, models=parse_model_overrides(model or []), out=out,
+                            concurrency=concurrency, dry_run=dry_run, on_event=printer,
+                            text_inputs=frozenset(assigned))
+    except KeyboardInterrupt:
+        where = f"; finished steps are kept in {printer.run_dir}" if printer.run_dir else ""
+        _err(f"interrupted{where}")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        raise _fail(exc) from None
+    printer.summary(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(chain: ChainArg, templates: TemplatesOpt = None) -> None:
+    """Check a chain and its templates without running anything."""
+    try:
+        loaded = _load(chain, templates)
+    except Exception as exc:
+        raise _fail(exc) from None
+    spec = loaded.spec
+    lines = [f"{loaded.path}: valid chain '{spec.name}' with {len(spec.steps)} steps"]
+    for name, i in spec.inputs.items():
+        req = "required" if i.is_required else f"default {i.default!r}"
+        lines.append(f"  input  {name}: {i.type} ({req}){' - ' + i.description if i.description else ''}")
+    for sid in loaded.steps:
+        deps = ", ".join(loaded.dependencies(sid)) or "-"
+        lines.append(f"  step   {sid} <- {deps}")
+    print("\n".join(lines))
+
+
+@app.command()
+def graph(
+    chain: ChainArg,
+    format: Annotated[str, typer.Option("--format", "-f", help="mermaid or dot.")] = "mermaid",
+) -> None:
+    """Print the chain's DAG as Mermaid or Graphviz DOT text (offline)."""
+    from . import graph as graphs
+
+    if format not in ("mermaid", "dot"):
+        _err(f"error: unknown format {format!r}\n  hint: use --format mermaid or --format dot")
+        raise typer.Exit(2)
+    try:
+        loaded = _load(chain)
+    except Exception as exc:
+        raise _fail(exc) from None
+    g = loaded.graph
+    sys.stdout.write(graphs.to_mermaid(g) if format == "mermaid" else graphs.to_dot(g, loaded.name))
+
+
+@app.command()
+def schema() -> None:
+    """Print the chain file format as JSON Schema (for editor autocompletion)."""
+    import json
+
+    from .spec import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - Ctrl-C outside a run
+        sys.exit(130)

@@ -1,0 +1,147 @@
+"""Resolve a chain's named models into model instances for a run.
+
+Named configs come from the chain (plus the implicit ``default`` text and ``images`` image
+models). Overrides replace a config's provider and model (``writer=cohere:command-a-03-2025``,
+keeping its sampling options) or supply a ready model object (any LangChain ``BaseChatModel``,
+or an :class:`~dramaturg.images.ImageModel`). A step's ``options`` are merged over its model's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .errors import InputError
+from .images import ImageModel
+from .providers import ModelConfig, get_registry
+from .spec import GenerationOptions, ModelSpec, StepSpec
+from .validate import IMPLICIT_MODELS, model_name_for
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+_SECRET_KEY = re.compile(r"key|token|secret|password|auth", re.IGNORECASE)
+
+
+
+def parse_model_overrides(pairs: list[str]) -> dict[str, str]:
+    """``["writer=cohere:command-a-03-2025"]`` -> ``{"writer": "cohere:command-a-03-2025"}``."""
+    out = {}
+    for pair in pairs:
+        name, sep, ref = pair.partition("=")
+        if not sep or not name.strip() or not ref.strip():
+            raise InputError(f"expected NAME=PROVIDER[:MODEL], got {pair!r}",
+                             hint="e.g. --model writer=cohere:command-a-03-2025")
+        out[name.strip()] = ref.strip()
+    return out
+
+
+def redact(options: dict[str, Any]) -> dict[str, Any]:
+    extra = options.get("extra")
+    if isinstance(extra, dict):
+        options = {**options, "extra": {k: ("***" if _SECRET_KEY.search(k) else v)
+                                        for k, v in extra.items()}}
+    return options
+
+
+class ModelSet:
+    """The models of one run."""
+
+    def __init__(self, declared: Mapping[str, ModelSpec],
+                 overrides: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> None:
+        self.specs: dict[str, ModelSpec] = {**IMPLICIT_MODELS, **declared}
+        self.objects: dict[str, Any] = {}
+        self.dry_run = dry_run
+        for name, value in (overrides or {}).items():
+            if name not in self.specs:
+                raise InputError(f"the chain has no model named '{name}'",
+                                 hint=f"its models: {', '.join(sorted(self.specs))}")
+            if isinstance(value, str):
+                provider, _, model = value.partition(":")
+                if not provider:
+                    raise InputError(f"invalid model reference {value!r} for '{name}'",
+                                     hint="use PROVIDER or PROVIDER:MODEL")
+                self.specs[name] = self.specs[name].model_copy(
+                    update={"provider": provider, "model": model or None})
+            elif isinstance(value, ModelSpec):
+                self.specs[name] = value
+            elif isinstance(value, dict):
+                self.specs[name] = ModelSpec.model_validate(value)
+            elif isinstance(value, ImageModel) or _is_chat_model(value):
+                self.objects[name] = value
+            else:
+                raise InputError(f"model '{name}': expected 'provider:model', a LangChain chat "
+                                 f"model or an ImageModel, got {type(value).__name__}")
+        self._instances: dict[str, Any] = {}
+        self._fakes: dict[str, Any] = {}
+
+    def check_providers(self, used: set[str]) -> None:
+        """Every used model's provider is registered (not needed for objects or dry runs)."""
+        if self.dry_run:
+            return
+        registry = get_registry()
+        for name in sorted(used):
+            if name in self.objects:
+                continue
+            provider = self.specs[name].provider
+            if provider not in registry:
+                raise InputError(f"model '{name}': unknown provider '{provider}'",
+                                 hint=f"known providers: {', '.join(registry.names())}")
+
+    def config(self, step: StepSpec) -> ModelConfig:
+        name = model_name_for(step)
+        spec = self.specs[name]
+        merged = {**spec.options().model_dump(exclude_unset=True),
+                  **step.options.model_dump(exclude_unset=True)}
+        provider = "fake" if self.dry_run and name not in self.objects else spec.provider
+        return ModelConfig(provider=provider, model=spec.model,
+                           options=GenerationOptions.model_validate(merged))
+
+    def concurrency(self, name: str) -> int | None:
+        spec = self.specs.get(name)
+        if spec is None or name in self.objects:
+            return None
+        if spec.concurrency:
+            return spec.concurrency
+        registry = get_registry()
+        return registry.get(spec.provider).concurrency if spec.provider in registry else None
+
+    def instance(self, step: StepSpec) -> Any:
+        """The model object for a step (shared by steps with the same config)."""
+        name = model_name_for(step)
+        if name in self.objects:
+            return self.objects[name]
+        config = self.config(step)
+        key = json.dumps([name, step.kind, config.public_dict()], sort_keys=True, default=str)
+        if key not in self._instances:
+            registry = get_registry()
+            if step.kind == "image":
+                self._instances[key] = registry.image_model(config)
+            else:
+                self._instances[key] = registry.text_model(config)
+        return self._instances[key]
+
+    def public(self, used: set[str]) -> dict[str, Any]:
+        """Resolved model configs for the manifest: no secrets, objects by class name."""
+        out: dict[str, Any] = {}
+        for name in sorted(used):
+            if name in self.objects:
+                out[name] = {"object": type(self.objects[name]).__name__}
+            else:
+                spec = self.specs[name]
+                d = redact(spec.model_dump(exclude_none=True, exclude_defaults=True))
+                d["provider"] = spec.provider
+                if self.dry_run:
+                    d["dry_run"] = "fake"
+                out[name] = d
+        return out
+
+
+def _is_chat_model(value: Any) -> bool:
+    try:
+        from langchain_core.language_models import BaseChatModel
+    except ImportError:  # pragma: no cover - langchain-core is a dependency
+        return False
+    return isinstance(value, BaseChatModel)

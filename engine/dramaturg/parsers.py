@@ -1,0 +1,166 @@
+"""Turn raw model text into data. Built-in parsers plus ones registered from Python.
+
+A parser is ``fn(text, options) -> value``; it raises :class:`ParseError` when the text does not
+fit. Register your own with :func:`register_parser` (or an entry point in the group
+``dramaturg.parsers``) and use it in a chain as ``parse: name`` or
+``parse: {type: custom, name: name, options: {...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from .errors import ParseError
+from .spec import (
+    CustomParse,
+    JsonParse,
+    LinesParse,
+    ParseSpec,
+    RegexParse,
+    SectionsParse,
+    TextParse,
+)
+
+ParserFn = Callable[[str, dict[str, Any]], Any]
+_CUSTOM: dict[str, ParserFn] = {}
+_ENTRY_POINTS_LOADED = False
+
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)]|\(\d+\))\s+")
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)```", re.DOTALL)
+
+
+def register_parser(name: str, fn: ParserFn) -> None:
+    """Register a custom parser usable as ``parse: name`` in chain files."""
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", name):
+        raise ValueError(f"invalid parser name {name!r}")
+    _CUSTOM[name] = fn
+
+
+def custom_parsers() -> dict[str, ParserFn]:
+    global _ENTRY_POINTS_LOADED
+    if not _ENTRY_POINTS_LOADED:
+        _ENTRY_POINTS_LOADED = True
+        for ep in entry_points(group="dramaturg.parsers"):
+            _CUSTOM.setdefault(ep.name, ep.load())
+    return _CUSTOM
+
+
+def parse(spec: ParseSpec, text: str) -> Any:
+    """Parse ``text`` according to ``spec``."""
+    if isinstance(spec, TextParse):
+        return text.strip()
+    if isinstance(spec, LinesParse):
+        return parse_lines(text, strip_bullets=spec.strip_bullets)
+    if isinstance(spec, JsonParse):
+        return parse_json(text, spec.schema_)
+    if isinstance(spec, RegexParse):
+        return parse_regex(text, spec)
+    if isinstance(spec, SectionsParse):
+        return parse_sections(text, spec)
+    if isinstance(spec, CustomParse):
+        fn = custom_parsers().get(spec.name)
+        if fn is None:
+            raise ParseError(f"no parser named {spec.name!r} is registered",
+                             hint="register it with dramaturg.register_parser(name, fn)")
+        try:
+            return fn(text, dict(spec.options))
+        except ParseError:
+            raise
+        except Exception as exc:
+            raise ParseError(f"parser {spec.name!r} failed: {exc}") from exc
+    raise ParseError(f"unknown parser {spec!r}")
+
+
+def parse_lines(text: str, *, strip_bullets: bool = True) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        line = _BULLET.sub("", line) if strip_bullets else line
+        if line.strip():
+            out.append(line.strip())
+    return out
+
+
+def _json_candidates(text: str) -> list[str]:
+    cands = [m.group(1) for m in _FENCE.finditer(text)]
+    stripped = text.strip()
+    cands.append(stripped)
+    for opener, closer in (("{", "}"), ("[", "]")):
+        start, end = stripped.find(opener), stripped.rfind(closer)
+        if 0 <= start < end:
+            cands.append(stripped[start:end + 1])
+    return cands
+
+
+def parse_json(text: str, schema: dict[str, Any] | None = None) -> Any:
+    last: Exception | None = None
+    for cand in _json_candidates(text):
+        try:
+            value = json.loads(cand)
+        except json.JSONDecodeError as exc:
+            last = exc
+            continue
+        if schema is not None:
+            import jsonschema
+
+            try:
+                jsonschema.validate(value, schema)
+            except jsonschema.ValidationError as exc:
+                where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+                raise ParseError(f"JSON does not match the step's schema at {where}: "
+                                 f"{exc.message}") from None
+        return value
+    raise ParseError(f"output is not JSON ({last})" if last else "output is empty",
+                     hint="ask for JSON only in the prompt, or give the step a schema so "
+                          "models that support it are constrained")
+
+
+def parse_regex(text: str, spec: RegexParse) -> Any:
+    flags = 0
+    for name in spec.flags:
+        flags |= getattr(re, name)
+    pattern = re.compile(spec.pattern, flags)
+    if spec.multiple:
+        return [m.groupdict() for m in pattern.finditer(text)]
+    m = pattern.search(text)
+    if m is None:
+        raise ParseError(f"output does not match the pattern {spec.pattern!r}")
+    return m.groupdict()
+
+
+def parse_sections(text: str, spec: SectionsParse) -> Any:
+    labels = spec.labels()
+    by_label = {re.sub(r"\s+", " ", v.strip().lower()): k for k, v in labels.items()}
+    alternation = "|".join(re.escape(v.strip()) for v in labels.values())
+    head = re.compile(rf"^[\s*#>-]*(?:\*\*)?({alternation})(?:\*\*)?\s*[:\-\u2013]\s*(.*)$",
+                      re.IGNORECASE)
+    first_key = next(iter(labels))
+    required = spec.required if spec.required is not None else list(labels)
+    records: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    key: str | None = None
+    for line in text.splitlines():
+        m = head.match(line)
+        if m:
+            key = by_label[re.sub(r"\s+", " ", m.group(1).strip().lower())]
+            if key in current and (spec.multiple or key == first_key):
+                records.append(current)
+                current = {}
+            current[key] = m.group(2).strip()
+        elif key is not None and line.strip():
+            current[key] = (current[key] + " " + line.strip()).strip()
+    if current:
+        records.append(current)
+    complete = [r for r in records if all(r.get(k) for k in required)]
+    if spec.multiple:
+        if not complete:
+            raise ParseError(f"no complete record with fields {', '.join(labels.values())}",
+                             hint="each record needs a line starting with each label and a colon")
+        return complete
+    if not complete:
+        missing = [labels[k] for k in required if not (records and records[0].get(k))]
+        raise ParseError(f"missing field(s): {', '.join(missing)}")
+    return complete[0]

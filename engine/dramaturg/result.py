@@ -1,0 +1,92 @@
+"""What a run returns: per-step outputs, status, usage and errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import RunFailedError
+
+
+@dataclass
+class Usage:
+    """Token usage summed over model calls."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    calls: int = 0
+
+    def add(self, other: Usage | dict[str, Any] | None) -> None:
+        if other is None:
+            return
+        get = other.get if isinstance(other, dict) else other.__dict__.get
+        self.input_tokens += int(get("input_tokens", 0) or 0)
+        self.output_tokens += int(get("output_tokens", 0) or 0)
+        self.total_tokens += int(get("total_tokens", 0) or 0)
+        self.calls += int(get("calls", 1 if isinstance(other, dict) else 0) or 0)
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class StepResult:
+    """The result of one step."""
+
+    id: str
+    status: str = "pending"
+    output: Any = None
+    usage: Usage = field(default_factory=Usage)
+    attempts: int = 0
+    started: float | None = None
+    ended: float | None = None
+    error: str | None = None
+    error_type: str | None = None
+    skipped_because: str | None = None
+    items_total: int | None = None
+    items_done: int = 0
+    items_failed: int = 0
+
+    @property
+    def duration(self) -> float | None:
+        if self.started is None or self.ended is None:
+            return None
+        return self.ended - self.started
+
+
+@dataclass
+class RunResult:
+    """The result of a run. ``result["title"]`` is the output of step ``title``."""
+
+    run_id: str
+    chain: str
+    status: str
+    steps: dict[str, StepResult]
+    output_steps: list[str]
+    run_dir: Path | None = None
+    usage: Usage = field(default_factory=Usage)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "done"
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return {s: self.steps[s].output for s in self.output_steps}
+
+    def __getitem__(self, step: str) -> Any:
+        return self.steps[step].output
+
+    def failed_steps(self) -> list[StepResult]:
+        return [s for s in self.steps.values() if s.status == "failed"]
+
+    def raise_for_status(self) -> RunResult:
+        """Raise RunFailedError when any step failed."""
+        if not self.ok:
+            failed = self.failed_steps()
+            lines = [f"  {s.id}: {s.error}" for s in failed]
+            where = f" (kept in {self.run_dir})" if self.run_dir else ""
+            raise RunFailedError(f"run {self.run_id} {self.status}{where}:\n" + "\n".join(lines))
+        return self

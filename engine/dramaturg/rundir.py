@@ -1,0 +1,115 @@
+"""A run's folder on disk: ``outputs/<run-id>/``. Every write is atomic (temp file + rename).
+
+Layout::
+
+    manifest.json              chain, inputs, models (no secrets), per-step status and usage
+    steps/<step>.json          a step's output (fan-out: the list of item outputs)
+    steps/<step>/<i>.json      one fan-out item
+    steps/<step>[/<i>].png     images
+    prompts/<step>[/<i>].txt   the exact prompts sent
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .errors import RunStorageError
+
+_SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def make_run_id(chain_name: str, chain_hash: str, inputs: dict[str, Any]) -> str:
+    """``20261122-143005-dramatron-3fa9c2``: time, chain name and a short hash."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    blob = json.dumps([chain_hash, inputs, time.time_ns(), secrets.token_hex(4)],
+                      sort_keys=True, default=str)
+    return f"{stamp}-{chain_name}-{hashlib.sha256(blob.encode()).hexdigest()[:6]}"
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+class RunDir:
+    """The folder of one run. Relative paths given to it may not leave it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.id = root.name
+
+    @classmethod
+    def create(cls, out_root: Path, run_id: str) -> RunDir:
+        try:
+            out_root.mkdir(parents=True, exist_ok=True)
+            root = out_root / run_id
+            n = 1
+            while True:
+                try:
+                    root.mkdir()
+                    break
+                except FileExistsError:
+                    n += 1
+                    root = out_root / f"{run_id}-{n}"
+        except OSError as exc:
+            raise RunStorageError(
+                f"cannot create the run folder in {out_root}: {exc.strerror}",
+                hint="choose another folder with --out, or fix its permissions",
+            ) from None
+        return cls(root)
+
+    # -- paths -------------------------------------------------------------------------------
+    def path(self, rel: str) -> Path:
+        parts = rel.split("/")
+        if not parts or any(not _SAFE.match(p) or p in (".", "..") for p in parts):
+            raise RunStorageError(f"refusing to write outside the run folder: {rel!r}")
+        return self.root.joinpath(*parts)
+
+    @staticmethod
+    def step_file(step: str, item: int | None = None, ext: str = "json") -> str:
+        return f"steps/{step}.{ext}" if item is None else f"steps/{step}/{item}.{ext}"
+
+    @staticmethod
+    def prompt_file(step: str, item: int | None = None) -> str:
+        return f"prompts/{step}.txt" if item is None else f"prompts/{step}/{item}.txt"
+
+    # -- atomic writes -----------------------------------------------------------------------
+    def write_bytes(self, rel: str, data: bytes) -> Path:
+        target = self.path(rel)
+        tmp = None
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+            tmp = None
+        except OSError as exc:
+            raise RunStorageError(
+                f"cannot write {target}: {exc.strerror}",
+                hint="check free disk space and permissions; finished steps are kept",
+            ) from None
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        return target
+
+    def write_text(self, rel: str, text: str) -> Path:
+        return self.write_bytes(rel, text.encode("utf-8"))
+
+    def write_json(self, rel: str, data: Any) -> Path:
+        return self.write_text(rel, to_json(data))
+
+    def read_json(self, rel: str) -> Any:
+        return json.loads(self.path(rel).read_text(encoding="utf-8"))

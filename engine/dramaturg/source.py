@@ -1,0 +1,145 @@
+"""Read YAML safely and remember where every key and value came from (for file:line:col errors).
+
+Only PyYAML's ``SafeLoader`` is used. The document is composed into nodes and built here, so that
+duplicate keys are refused, alias expansion is bounded ("billion laughs") and each path in the
+data maps to its position in the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ChainError, Location, Problem
+
+Path_ = tuple[str | int, ...]
+
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+MAX_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class Source:
+    """A parsed YAML document with the positions of its keys and values."""
+
+    file: str
+    data: Any
+    text: str = ""
+    key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    value_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    block_scalars: set[Path_] = field(default_factory=set)
+
+    def locate(self, path: Path_, *, prefer_value: bool = False) -> Location:
+        """The closest known position for ``path`` (walking up to its parents)."""
+        p = tuple(path)
+        while True:
+            first, second = (
+                (self.value_marks, self.key_marks) if prefer_value else (self.key_marks, self.value_marks)
+            )
+            mark = first.get(p) or second.get(p)
+            if mark:
+                return Location(self.file, mark[0], mark[1])
+            if not p:
+                return Location(self.file, 1, 1)
+            p = p[:-1]
+
+    def value_line(self, path: Path_) -> int | None:
+        """The first line of a value's *content* (the line after ``key: |`` for block scalars)."""
+        mark = self.value_marks.get(tuple(path))
+        if mark is None:
+            return None
+        return mark[0] + 1 if tuple(path) in self.block_scalars else mark[0]
+
+
+def _problem(file: str, message: str, line: int = 1, column: int = 1, hint: str = "") -> ChainError:
+    return ChainError([Problem(message, Location(file, line, column), hint=hint)], path=file)
+
+
+def read_text(path: Path) -> str:
+    """Read a UTF-8 text file, turning I/O and decoding failures into a ChainError."""
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise _problem(file, "file not found", hint="check the path") from None
+    except OSError as exc:
+        raise _problem(file, f"cannot read file: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise _problem(file, f"file is {len(raw):,} bytes; the limit is {MAX_BYTES:,}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _problem(
+            file, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", line, col,
+            hint="save the file as UTF-8",
+        ) from None
+
+
+def load_yaml(text: str, file: str) -> Source:
+    """Parse one YAML document with positions. Raises ChainError on any syntax problem."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        src = Source(file=file, data=None, text=text)
+        if node is not None:
+            src.data = _Builder(loader, src).build(node, (), 0)
+        return src
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise _problem(file, f"YAML syntax error: {msg}", line, col,
+                       hint="check indentation, quotes and colons on this line") from None
+    except yaml.YAMLError as exc:
+        raise _problem(file, f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+class _Builder:
+    def __init__(self, loader: yaml.SafeLoader, src: Source) -> None:
+        self.loader = loader
+        self.src = src
+        self.count = 0
+
+    def _mark(self, node: yaml.Node) -> tuple[int, int]:
+        return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def build(self, node: yaml.Node, path: Path_, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            line, col = self._mark(node)
+            raise _problem(self.src.file, f"document expands to more than {MAX_NODES:,} values",
+                           line, col, hint="YAML aliases that multiply data are not allowed")
+        if depth > MAX_DEPTH:
+            line, col = self._mark(node)
+            raise _problem(self.src.file, f"nesting deeper than {MAX_DEPTH} levels", line, col)
+        self.src.value_marks.setdefault(path, self._mark(node))
+        if isinstance(node, yaml.ScalarNode):
+            if node.style in ("|", ">"):
+                self.src.block_scalars.add(path)
+            return self.loader.construct_object(node, deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, (*path, i), depth + 1) for i, child in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.loader.construct_object(key_node, deep=True)
+                if not isinstance(key, (str, int, float, bool)) or key is None:
+                    line, col = self._mark(key_node)
+                    raise _problem(self.src.file, "mapping keys must be plain scalars", line, col)
+                if key in out:
+                    line, col = self._mark(key_node)
+                    raise _problem(self.src.file, f"duplicate key {key!r}", line, col,
+                                   hint="each key may appear once in a mapping")
+                self.src.key_marks[(*path, key)] = self._mark(key_node)
+                out[key] = self.build(value_node, (*path, key), depth + 1)
+            return out
+        raise _problem(self.src.file, f"unsupported YAML node {type(node).__name__}")

@@ -1,0 +1,266 @@
+"""The chain file schema (pydantic). Pure data: no I/O, no templates, no models.
+
+A chain file is YAML::
+
+    name: hello
+    prompts: ../prompts/hello          # folders holding the step templates
+    inputs:
+      topic: {type: string, required: true}
+    models:
+      writer: {provider: local, temperature: 0.8, max_tokens: 200}
+    steps:
+      title:
+        prompt: title.j2               # a file in a prompt folder ({text: "..."} for inline)
+        model: writer
+      ideas:
+        prompt: {text: "Three ideas about {{ topic }} titled {{ title }}"}
+        parse: lines
+      expand:
+        for_each: ideas                # one call per item of a list from upstream
+        as: idea
+        prompt: {text: "Expand: {{ idea }}"}
+    outputs: [title, expand]
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+StepId = Annotated[str, StringConstraints(pattern=IDENT, max_length=64)]
+InputName = Annotated[str, StringConstraints(pattern=IDENT, max_length=64)]
+ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", max_length=64)]
+
+#: Names a step id, input or ``as`` variable may not take (Jinja globals and per-item variables).
+RESERVED_NAMES = frozenset(
+    {"index", "loop", "range", "dict", "lipsum", "cycler", "joiner", "namespace",
+     "true", "false", "none", "True", "False", "None", "self", "inputs", "steps"}
+)
+
+InputType = Literal["string", "integer", "number", "boolean", "list", "object"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class InputSpec(_Strict):
+    """A run input, set with ``--set name=value`` or ``--inputs file``."""
+
+    type: InputType = "string"
+    description: str = ""
+    default: Any = None
+    required: bool | None = Field(
+        None, description="Defaults to true when no default is given."
+    )
+    choices: list[Any] | None = Field(None, description="Allowed values.")
+
+    @property
+    def is_required(self) -> bool:
+        if self.required is not None:
+            return self.required
+        return "default" not in self.model_fields_set
+
+
+class GenerationOptions(_Strict):
+    """Sampling and generation options; set on a model and overridden per step."""
+
+    temperature: float | None = Field(None, ge=0, le=5)
+    top_p: float | None = Field(None, gt=0, le=1)
+    top_k: int | None = Field(None, ge=0)
+    max_tokens: int | None = Field(None, ge=1)
+    seed: int | None = None
+    stop: list[str] | None = Field(None, description="Stop sequences (a string or a list).")
+    repeat_penalty: float | None = Field(None, ge=0)
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    timeout: float | None = Field(None, gt=0, description="Seconds per model call.")
+    # image options
+    width: int | None = Field(None, ge=16, le=8192)
+    height: int | None = Field(None, ge=16, le=8192)
+    aspect_ratio: str | None = Field(None, pattern=r"^\d+:\d+$")
+    negative_prompt: str | None = None
+    style_preset: str | None = None
+    output_format: Literal["png", "jpeg", "webp"] | None = None
+    extra: dict[str, Any] = Field(default_factory=dict, description="Provider-specific options.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stop_as_list(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("stop"), str):
+            data = {**data, "stop": [data["stop"]]}
+        return data
+
+
+class ModelSpec(GenerationOptions):
+    """A named model configuration. Shorthand: ``writer: "cohere:command-a-03-2025"``."""
+
+    provider: str = Field(description="Provider name, e.g. local, cohere, langchain, fake.")
+    model: str | None = Field(None, description="Model name; the provider's default when empty.")
+    concurrency: int | None = Field(None, ge=1, description="Calls in flight to this model at most.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            provider, _, model = data.partition(":")
+            return {"provider": provider, "model": model or None}
+        return data
+
+    def options(self) -> GenerationOptions:
+        return GenerationOptions.model_validate(
+            self.model_dump(exclude={"provider", "model", "concurrency"}, exclude_unset=True)
+        )
+
+    @property
+    def ref(self) -> str:
+        return f"{self.provider}:{self.model}" if self.model else self.provider
+
+
+class PromptRef(_Strict):
+    """A template: ``{file: name.j2}`` (in a prompt folder) or ``{text: "..."}`` (inline)."""
+
+    file: str | None = None
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PromptRef:
+        if (self.file is None) == (self.text is None):
+            raise ValueError("give exactly one of 'file' or 'text'")
+        return self
+
+
+class TextParse(_Strict):
+    """The output is the stripped text."""
+
+    type: Literal["text"] = "text"
+
+
+class LinesParse(_Strict):
+    """The output is the list of non-empty lines (bullets and numbering removed)."""
+
+    type: Literal["lines"]
+    strip_bullets: bool = True
+
+
+class JsonParse(_Strict):
+    """The output is JSON (code fences and surrounding prose ignored), optionally schema-checked."""
+
+    type: Literal["json"]
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+
+
+class RegexParse(_Strict):
+    """Named groups of a regular expression: one match (a mapping) or all (a list)."""
+
+    type: Literal["regex"]
+    pattern: str
+    multiple: bool = False
+    flags: list[Literal["IGNORECASE", "MULTILINE", "DOTALL"]] = Field(default_factory=list)
+
+
+class SectionsParse(_Strict):
+    """Labelled fields such as ``Place:`` / ``Plot element:`` / ``Beat:``.
+
+    ``fields`` is a list of labels (keys become snake_case: ``plot_element``) or a mapping
+    key -> label. With ``multiple``, a new record starts whenever the first field appears again;
+    records missing a required field are dropped.
+    """
+
+    type: Literal["sections"]
+    fields: list[str] | dict[str, str]
+    multiple: bool = False
+    required: list[str] | None = Field(None, description="Keys that must be present (all by default).")
+
+    def labels(self) -> dict[str, str]:
+        if isinstance(self.fields, dict):
+            return dict(self.fields)
+        return {re.sub(r"\W+", "_", f.strip().lower()).strip("_"): f for f in self.fields}
+
+
+class CustomParse(_Strict):
+    """A parser registered from Python with ``dramaturg.register_parser(name, fn)``."""
+
+    type: Literal["custom"]
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+ParseSpec = Annotated[
+    TextParse | LinesParse | JsonParse | RegexParse | SectionsParse | CustomParse,
+    Field(discriminator="type"),
+]
+BUILTIN_PARSERS = ("text", "lines", "json", "regex", "sections")
+
+
+class StepSpec(_Strict):
+    """One prompt step."""
+
+    description: str = ""
+    kind: Literal["text", "image"] = "text"
+    prompt: PromptRef = Field(description="A template file name, or {file: ...} / {text: ...}.")
+    system: PromptRef | None = Field(None, description="System prompt: inline text or {file: ...}.")
+    model: ModelName | None = Field(None, description="A name from 'models' (default: 'default').")
+    needs: list[StepId] = Field(default_factory=list, description="Extra dependencies.")
+    for_each: str | None = Field(
+        None, description="Fan-out: an expression giving a list, e.g. 'plot' or "
+        "\"plot | map(attribute='place') | unique | list\"."
+    )
+    as_: StepId = Field("item", alias="as", description="The item's variable name in for_each.")
+    parse: ParseSpec = Field(default_factory=TextParse)
+    options: GenerationOptions = Field(default_factory=GenerationOptions)
+    attempts: int = Field(3, ge=1, le=10, description="Tries when output fails to parse.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("prompt"), str):
+            data["prompt"] = {"file": data["prompt"]}
+        if isinstance(data.get("system"), str):
+            data["system"] = {"text": data["system"]}
+        parse = data.get("parse")
+        if isinstance(parse, str):
+            data["parse"] = (
+                {"type": parse} if parse in BUILTIN_PARSERS else {"type": "custom", "name": parse}
+            )
+        return data
+
+
+class ChainSpec(_Strict):
+    """A chain: inputs, models, and a DAG of steps."""
+
+    version: Literal[1] = 1
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+    description: str = ""
+    prompts: list[str] = Field(
+        default_factory=list,
+        description="Template folders, relative to the chain file (first match wins).",
+    )
+    inputs: dict[InputName, InputSpec] = Field(default_factory=dict)
+    models: dict[ModelName, ModelSpec] = Field(default_factory=dict)
+    steps: dict[StepId, StepSpec] = Field(min_length=1)
+    outputs: list[StepId] | None = Field(None, description="Steps forming the result (default: all).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _prompts_as_list(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("prompts"), str):
+            data = {**data, "prompts": [data["prompts"]]}
+        return data
+
+    def output_steps(self) -> list[str]:
+        return list(self.outputs) if self.outputs is not None else list(self.steps)
+
+
+def json_schema() -> dict[str, Any]:
+    """The chain file format as JSON Schema (for editor autocompletion)."""
+    schema = ChainSpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Dramaturg chain"
+    return schema
