@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -67,8 +68,10 @@ class Chain:
 
     @property
     def graph(self) -> nx.DiGraph:
-        attrs = {sid: {"kind": s.kind, "for_each": s.for_each, "model": self._checked.plans[sid].model}
-                 for sid, s in self.spec.steps.items()}
+        attrs = {
+            sid: {"kind": s.kind, "for_each": s.for_each, "model": self._checked.plans[sid].model}
+            for sid, s in self.spec.steps.items()
+        }
         return graphs.build_graph({s: p.deps for s, p in self._checked.plans.items()}, attrs)
 
     @property
@@ -78,10 +81,8 @@ class Chain:
         files = sorted({f for p in self._checked.plans.values() for f in p.template_files})
         for f in files:
             h.update(f.encode() + b"\0")
-            try:
+            with contextlib.suppress(OSError):
                 h.update(Path(f).read_bytes())
-            except OSError:
-                pass
         return h.hexdigest()
 
     def run(self, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> RunResult:
@@ -90,8 +91,10 @@ class Chain:
             asyncio.get_running_loop()
         except RuntimeError:
             return asyncio.run(self.arun(inputs, **kwargs))
-        raise InputError("Chain.run() was called inside a running event loop",
-                         hint="use `await chain.arun(...)` there")
+        raise InputError(
+            "Chain.run() was called inside a running event loop",
+            hint="use `await chain.arun(...)` there",
+        )
 
     async def arun(
         self,
@@ -124,7 +127,14 @@ class Chain:
         rundir = None
         if out is not None:
             rundir = RunDir.create(Path(out), make_run_id(self.name, chain_hash, values))
-        runner = Runner(self._checked, str(self.path), chain_hash, values, model_set, rundir,
-                        RunSettings(concurrency=concurrency, retries=retries, backoff=backoff),
-                        on_event)
+        runner = Runner(
+            self._checked,
+            str(self.path),
+            chain_hash,
+            values,
+            model_set,
+            rundir,
+            RunSettings(concurrency=concurrency, retries=retries, backoff=backoff),
+            on_event,
+        )
         return await runner.run()

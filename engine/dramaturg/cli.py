@@ -19,10 +19,18 @@ app = typer.Typer(
 
 _state: dict[str, Any] = {"debug": False}
 
-ChainArg = Annotated[str, typer.Argument(
-    help="A chain file, or the name of a shipped chain (e.g. dramatron).", show_default=False)]
-TemplatesOpt = Annotated[list[Path] | None, typer.Option(
-    "--templates", "-t", help="A folder of templates looked up before the chain's own.")]
+ChainArg = Annotated[
+    str,
+    typer.Argument(
+        help="A chain file, or the name of a shipped chain (e.g. dramatron).", show_default=False
+    ),
+]
+TemplatesOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--templates", "-t", help="A folder of templates looked up before the chain's own."
+    ),
+]
 
 
 @app.callback()
@@ -50,8 +58,10 @@ def _fail(exc: BaseException) -> typer.Exit:
     if isinstance(exc, DramaturgError):
         _err(f"error: {exc}")
         return typer.Exit(exc.exit_code)
-    _err(f"internal error: {type(exc).__name__}: {exc}\n"
-         "  hint: rerun with --debug for the traceback, and please report it")
+    _err(
+        f"internal error: {type(exc).__name__}: {exc}\n"
+        "  hint: rerun with --debug for the traceback, and please report it"
+    )
     return typer.Exit(1)
 
 
@@ -65,19 +75,29 @@ def _load(chain: str, templates: list[Path] | None = None) -> Any:
 @app.command()
 def run(
     chain: ChainArg,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", "-s", help="An input: NAME=VALUE (repeatable).", show_default=False)] = None,
-    inputs: Annotated[Path | None, typer.Option(
-        "--inputs", "-i", help="A YAML or JSON file of inputs.")] = None,
-    model: Annotated[list[str] | None, typer.Option(
-        "--model", "-m", help="Override a model: NAME=PROVIDER[:MODEL] (repeatable).")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder receiving the run folder.")
-                   ] = Path("outputs"),
-    concurrency: Annotated[int, typer.Option(
-        "--concurrency", "-c", min=1, help="Model calls in flight at most.")] = 8,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Run on the fake models: no keys, no cost, checks the whole chain.")
-                       ] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="An input: NAME=VALUE (repeatable).", show_default=False),
+    ] = None,
+    inputs: Annotated[
+        Path | None, typer.Option("--inputs", "-i", help="A YAML or JSON file of inputs.")
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="Override a model: NAME=PROVIDER[:MODEL] (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder receiving the run folder.")
+    ] = Path("outputs"),
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="Model calls in flight at most.")
+    ] = 8,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Run on the fake models: no keys, no cost, checks the whole chain."
+        ),
+    ] = False,
     templates: TemplatesOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
 ) -> None:
@@ -99,9 +119,15 @@ def run(
         values: dict[str, Any] = read_inputs_file(inputs) if inputs else {}
         assigned = parse_assignments(set_ or [])
         values.update(assigned)
-        result = loaded.run(values, models=parse_model_overrides(model or []), out=out,
-                            concurrency=concurrency, dry_run=dry_run, on_event=printer,
-                            text_inputs=frozenset(assigned))
+        result = loaded.run(
+            values,
+            models=parse_model_overrides(model or []),
+            out=out,
+            concurrency=concurrency,
+            dry_run=dry_run,
+            on_event=printer,
+            text_inputs=frozenset(assigned),
+        )
     except KeyboardInterrupt:
         where = f"; finished steps are kept in {printer.run_dir}" if printer.run_dir else ""
         _err(f"interrupted{where}")
@@ -124,7 +150,9 @@ def validate(chain: ChainArg, templates: TemplatesOpt = None) -> None:
     lines = [f"{loaded.path}: valid chain '{spec.name}' with {len(spec.steps)} steps"]
     for name, i in spec.inputs.items():
         req = "required" if i.is_required else f"default {i.default!r}"
-        lines.append(f"  input  {name}: {i.type} ({req}){' - ' + i.description if i.description else ''}")
+        lines.append(
+            f"  input  {name}: {i.type} ({req}){' - ' + i.description if i.description else ''}"
+        )
     for sid in loaded.steps:
         deps = ", ".join(loaded.dependencies(sid)) or "-"
         lines.append(f"  step   {sid} <- {deps}")

@@ -10,7 +10,7 @@
     ├── ModelError                 a model call failed (``transient`` tells if a retry may help)
     ├── ProviderError              a provider is unknown, not installed or misconfigured
     ├── RunStorageError            the run directory cannot be written
-    └── RunFailedError             a run finished with failed steps (API: ``result.raise_for_status()``)
+    └── RunFailedError             a run ended with failed steps (``result.raise_for_status()``)
 
 Messages say what went wrong, where, and how to fix it.
 """

@@ -38,7 +38,7 @@ from pydantic import PrivateAttr
 from .errors import ModelError
 from .images import ImageModel, ImageRequest, ImageResult
 
-_WORDS = (
+_WORDS = (  # noqa: SIM905
     "salt road lantern harbour mara orin storm letter tower bell winter garden river mask "
     "promise ledger clock cellar rooftop ferry signal widow captain echo ash orchard train "
     "silence debt mirror compass violin archive fever border"
@@ -154,14 +154,21 @@ class FakeChatModel(BaseChatModel):
             self._max_in_flight = 0
 
     # -- the model ---------------------------------------------------------------------------
-    def _begin(self, messages: list[BaseMessage], stop: list[str] | None,
-               metadata: dict[str, Any]) -> FakeCall:
+    def _begin(
+        self, messages: list[BaseMessage], stop: list[str] | None, metadata: dict[str, Any]
+    ) -> FakeCall:
         system = "\n".join(str(m.content) for m in messages if m.type == "system")
         prompt = "\n".join(str(m.content) for m in messages if m.type != "system")
-        call = FakeCall(step=metadata.get("dramaturg_step"), item=metadata.get("dramaturg_item"),
-                        prompt=prompt, system=system, stop=stop, started=time.monotonic(),
-                        attempt=int(metadata.get("dramaturg_attempt", 0)),
-                        parse=dict(metadata.get("dramaturg_parse") or {}))
+        call = FakeCall(
+            step=metadata.get("dramaturg_step"),
+            item=metadata.get("dramaturg_item"),
+            prompt=prompt,
+            system=system,
+            stop=stop,
+            started=time.monotonic(),
+            attempt=int(metadata.get("dramaturg_attempt", 0)),
+            parse=dict(metadata.get("dramaturg_parse") or {}),
+        )
         with self._lock:
             self._calls.append(call)
             self._in_flight += 1
@@ -179,11 +186,16 @@ class FakeChatModel(BaseChatModel):
             call.ended = time.monotonic()
             with self._lock:
                 self._in_flight -= 1
-        usage = {"input_tokens": len((call.system + " " + call.prompt).split()),
-                 "output_tokens": len(text.split())}
+        usage = {
+            "input_tokens": len((call.system + " " + call.prompt).split()),
+            "output_tokens": len(text.split()),
+        }
         usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
-        msg = AIMessage(content=text, usage_metadata=usage,  # type: ignore[arg-type]
-                        response_metadata={"model_name": self.model_name})
+        msg = AIMessage(
+            content=text,
+            usage_metadata=usage,
+            response_metadata={"model_name": self.model_name},
+        )
         return ChatResult(generations=[ChatGeneration(message=msg)])
 
     def _keys(self, call: FakeCall) -> list[str]:
@@ -201,8 +213,9 @@ class FakeChatModel(BaseChatModel):
                 seen = self._failures.get(key, 0)
                 self._failures[key] = seen + 1
             if seen < int(rule):
-                raise ModelError(f"fake model: transient failure {seen + 1} for {key}",
-                                 transient=True)
+                raise ModelError(
+                    f"fake model: transient failure {seen + 1} for {key}", transient=True
+                )
             return
 
     def _answer(self, call: FakeCall) -> str:
@@ -215,23 +228,32 @@ class FakeChatModel(BaseChatModel):
             if isinstance(value, list):
                 if not value:
                     return ""
-                use_item = call.item is not None and key == call.step
-                idx = call.item if use_item and call.item is not None else call.attempt
-                return str(value[min(idx, len(value) - 1)] if not use_item else value[idx % len(value)])
+                if call.item is not None and key == call.step:  # fan-out: the item's entry
+                    return str(value[call.item % len(value)])
+                return str(value[min(call.attempt, len(value) - 1)])  # attempts: the next one
             return str(value)
         return derived_response(call.system + "\n" + call.prompt, call.parse)
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         call = self._begin(messages, stop, dict(run_manager.metadata) if run_manager else {})
         delay = self._delay(call)
         if delay:
             time.sleep(delay)
         return self._finish(call)
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: AsyncCallbackManagerForLLMRun | None = None,
-                         **kwargs: Any) -> ChatResult:
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         call = self._begin(messages, stop, dict(run_manager.metadata) if run_manager else {})
         delay = self._delay(call)
         try:
@@ -262,13 +284,18 @@ class FakeImageModel(ImageModel):
             await asyncio.sleep(self.latency)
         rng = _rng(f"{request.prompt}|{request.seed}")
         size = (request.width or self.size[0], request.height or self.size[1])
-        img = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))  # type: ignore[arg-type]
+        img = Image.new("RGB", size, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
         draw = ImageDraw.Draw(img)
         for _ in range(6):
             x0, y0 = rng.randrange(size[0]), rng.randrange(size[1])
             x1, y1 = x0 + rng.randrange(1, size[0]), y0 + rng.randrange(1, size[1])
-            draw.rectangle((x0, y0, x1, y1), fill=tuple(rng.randrange(256) for _ in range(3)))  # type: ignore[arg-type]
+            colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+            draw.rectangle((x0, y0, x1, y1), fill=colour)
         buf = io.BytesIO()
         img.save(buf, format="PNG")
-        return ImageResult(data=buf.getvalue(), mime="image/png", seed=request.seed,
-                           metadata={"model": self.name, "fake": True})
+        return ImageResult(
+            data=buf.getvalue(),
+            mime="image/png",
+            seed=request.seed,
+            metadata={"model": self.name, "fake": True},
+        )

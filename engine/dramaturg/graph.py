@@ -83,27 +83,35 @@ def to_mermaid(g: nx.DiGraph) -> str:
     for n in topological_order(g):
         data = g.nodes[n]
         label = _label(g, n).replace("\\n", "<br/>").replace('"', "'")
-        shape = ('[["', '"]]') if data.get("for_each") else (
-            ('[/"', '"/]') if data.get("kind") == "image" else ('["', '"]'))
+        shape = (
+            ('[["', '"]]')
+            if data.get("for_each")
+            else (('[/"', '"/]') if data.get("kind") == "image" else ('["', '"]'))
+        )
         lines.append(f"    {n}{shape[0]}{label}{shape[1]}")
-    lines.extend(f"    {a} --> {b}" for a, b in sorted(g.edges, key=lambda e: (
-        g.nodes[e[0]]["order"], g.nodes[e[1]]["order"])))
+    lines.extend(
+        f"    {a} --> {b}"
+        for a, b in sorted(g.edges, key=lambda e: (g.nodes[e[0]]["order"], g.nodes[e[1]]["order"]))
+    )
     return "\n".join(lines) + "\n"
 
 
 def to_dot(g: nx.DiGraph, name: str = "chain") -> str:
     """Graphviz DOT text (``dot -Tsvg``)."""
+
     def q(s: str) -> str:
         return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\\\\n", "\\n") + '"'
 
     lines = [f"digraph {q(name)} {{", "  rankdir=TB;", '  node [shape=box, fontname="Helvetica"];']
     for n in topological_order(g):
         data = g.nodes[n]
-        extra = ", style=\"rounded,bold\", peripheries=2" if data.get("for_each") else ""
+        extra = ', style="rounded,bold", peripheries=2' if data.get("for_each") else ""
         if data.get("kind") == "image":
             extra += ", shape=parallelogram"
         lines.append(f"  {q(n)} [label={q(_label(g, n))}{extra}];")
-    lines.extend(f"  {q(a)} -> {q(b)};" for a, b in sorted(g.edges, key=lambda e: (
-        g.nodes[e[0]]["order"], g.nodes[e[1]]["order"])))
+    lines.extend(
+        f"  {q(a)} -> {q(b)};"
+        for a, b in sorted(g.edges, key=lambda e: (g.nodes[e[0]]["order"], g.nodes[e[1]]["order"]))
+    )
     lines.append("}")
     return "\n".join(lines) + "\n"

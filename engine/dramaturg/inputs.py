@@ -73,8 +73,12 @@ def _from_text(t: str, text: str) -> Any:
         raise InputValueError(f"expected a {t} in YAML or JSON form, got {text!r}") from None
 
 
-def resolve_inputs(declared: Mapping[str, InputSpec], given: Mapping[str, Any], *,
-                   from_text: frozenset[str] = frozenset()) -> dict[str, Any]:
+def resolve_inputs(
+    declared: Mapping[str, InputSpec],
+    given: Mapping[str, Any],
+    *,
+    from_text: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """Check ``given`` against ``declared``: unknown names, missing required, wrong types.
 
     Names in ``from_text`` came from the command line and are parsed from strings.
@@ -100,8 +104,10 @@ def resolve_inputs(declared: Mapping[str, InputSpec], given: Mapping[str, Any], 
         else:
             out[name] = None
     if problems:
-        raise InputError("invalid inputs:\n  " + "\n  ".join(problems),
-                         hint="`dramaturg validate CHAIN` lists the chain's inputs")
+        raise InputError(
+            "invalid inputs:\n  " + "\n  ".join(problems),
+            hint="`dramaturg validate CHAIN` lists the chain's inputs",
+        )
     return out
 
 
@@ -127,8 +133,9 @@ def read_inputs_file(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"inputs file {path} is not valid {path.suffix[1:] or 'YAML'}: {exc}"
-                         ) from None
+        raise InputError(
+            f"inputs file {path} is not valid {path.suffix[1:] or 'YAML'}: {exc}"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

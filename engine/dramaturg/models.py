@@ -20,10 +20,9 @@ from .spec import GenerationOptions, ModelSpec, StepSpec
 from .validate import IMPLICIT_MODELS, model_name_for
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
+    pass
 
 _SECRET_KEY = re.compile(r"key|token|secret|password|auth", re.IGNORECASE)
-
 
 
 def parse_model_overrides(pairs: list[str]) -> dict[str, str]:
@@ -32,8 +31,10 @@ def parse_model_overrides(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, ref = pair.partition("=")
         if not sep or not name.strip() or not ref.strip():
-            raise InputError(f"expected NAME=PROVIDER[:MODEL], got {pair!r}",
-                             hint="e.g. --model writer=cohere:command-a-03-2025")
+            raise InputError(
+                f"expected NAME=PROVIDER[:MODEL], got {pair!r}",
+                hint="e.g. --model writer=cohere:command-a-03-2025",
+            )
         out[name.strip()] = ref.strip()
     return out
 
@@ -41,30 +42,42 @@ def parse_model_overrides(pairs: list[str]) -> dict[str, str]:
 def redact(options: dict[str, Any]) -> dict[str, Any]:
     extra = options.get("extra")
     if isinstance(extra, dict):
-        options = {**options, "extra": {k: ("***" if _SECRET_KEY.search(k) else v)
-                                        for k, v in extra.items()}}
+        options = {
+            **options,
+            "extra": {k: ("***" if _SECRET_KEY.search(k) else v) for k, v in extra.items()},
+        }
     return options
 
 
 class ModelSet:
     """The models of one run."""
 
-    def __init__(self, declared: Mapping[str, ModelSpec],
-                 overrides: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> None:
+    def __init__(
+        self,
+        declared: Mapping[str, ModelSpec],
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        dry_run: bool = False,
+    ) -> None:
         self.specs: dict[str, ModelSpec] = {**IMPLICIT_MODELS, **declared}
         self.objects: dict[str, Any] = {}
         self.dry_run = dry_run
         for name, value in (overrides or {}).items():
             if name not in self.specs:
-                raise InputError(f"the chain has no model named '{name}'",
-                                 hint=f"its models: {', '.join(sorted(self.specs))}")
+                raise InputError(
+                    f"the chain has no model named '{name}'",
+                    hint=f"its models: {', '.join(sorted(self.specs))}",
+                )
             if isinstance(value, str):
                 provider, _, model = value.partition(":")
                 if not provider:
-                    raise InputError(f"invalid model reference {value!r} for '{name}'",
-                                     hint="use PROVIDER or PROVIDER:MODEL")
+                    raise InputError(
+                        f"invalid model reference {value!r} for '{name}'",
+                        hint="use PROVIDER or PROVIDER:MODEL",
+                    )
                 self.specs[name] = self.specs[name].model_copy(
-                    update={"provider": provider, "model": model or None})
+                    update={"provider": provider, "model": model or None}
+                )
             elif isinstance(value, ModelSpec):
                 self.specs[name] = value
             elif isinstance(value, dict):
@@ -72,8 +85,10 @@ class ModelSet:
             elif isinstance(value, ImageModel) or _is_chat_model(value):
                 self.objects[name] = value
             else:
-                raise InputError(f"model '{name}': expected 'provider:model', a LangChain chat "
-                                 f"model or an ImageModel, got {type(value).__name__}")
+                raise InputError(
+                    f"model '{name}': expected 'provider:model', a LangChain chat "
+                    f"model or an ImageModel, got {type(value).__name__}"
+                )
         self._instances: dict[str, Any] = {}
         self._fakes: dict[str, Any] = {}
 
@@ -87,17 +102,22 @@ class ModelSet:
                 continue
             provider = self.specs[name].provider
             if provider not in registry:
-                raise InputError(f"model '{name}': unknown provider '{provider}'",
-                                 hint=f"known providers: {', '.join(registry.names())}")
+                raise InputError(
+                    f"model '{name}': unknown provider '{provider}'",
+                    hint=f"known providers: {', '.join(registry.names())}",
+                )
 
     def config(self, step: StepSpec) -> ModelConfig:
         name = model_name_for(step)
         spec = self.specs[name]
-        merged = {**spec.options().model_dump(exclude_unset=True),
-                  **step.options.model_dump(exclude_unset=True)}
+        merged = {
+            **spec.options().model_dump(exclude_unset=True),
+            **step.options.model_dump(exclude_unset=True),
+        }
         provider = "fake" if self.dry_run and name not in self.objects else spec.provider
-        return ModelConfig(provider=provider, model=spec.model,
-                           options=GenerationOptions.model_validate(merged))
+        return ModelConfig(
+            provider=provider, model=spec.model, options=GenerationOptions.model_validate(merged)
+        )
 
     def concurrency(self, name: str) -> int | None:
         spec = self.specs.get(name)

@@ -64,8 +64,10 @@ def parse(spec: ParseSpec, text: str) -> Any:
     if isinstance(spec, CustomParse):
         fn = custom_parsers().get(spec.name)
         if fn is None:
-            raise ParseError(f"no parser named {spec.name!r} is registered",
-                             hint="register it with dramaturg.register_parser(name, fn)")
+            raise ParseError(
+                f"no parser named {spec.name!r} is registered",
+                hint="register it with dramaturg.register_parser(name, fn)",
+            )
         try:
             return fn(text, dict(spec.options))
         except ParseError:
@@ -77,10 +79,10 @@ def parse(spec: ParseSpec, text: str) -> Any:
 
 def parse_lines(text: str, *, strip_bullets: bool = True) -> list[str]:
     out = []
-    for line in text.splitlines():
-        line = _BULLET.sub("", line) if strip_bullets else line
-        if line.strip():
-            out.append(line.strip())
+    for raw in text.splitlines():
+        line = (_BULLET.sub("", raw) if strip_bullets else raw).strip()
+        if line:
+            out.append(line)
     return out
 
 
@@ -91,7 +93,7 @@ def _json_candidates(text: str) -> list[str]:
     for opener, closer in (("{", "}"), ("[", "]")):
         start, end = stripped.find(opener), stripped.rfind(closer)
         if 0 <= start < end:
-            cands.append(stripped[start:end + 1])
+            cands.append(stripped[start : end + 1])
     return cands
 
 
@@ -110,12 +112,15 @@ def parse_json(text: str, schema: dict[str, Any] | None = None) -> Any:
                 jsonschema.validate(value, schema)
             except jsonschema.ValidationError as exc:
                 where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-                raise ParseError(f"JSON does not match the step's schema at {where}: "
-                                 f"{exc.message}") from None
+                raise ParseError(
+                    f"JSON does not match the step's schema at {where}: {exc.message}"
+                ) from None
         return value
-    raise ParseError(f"output is not JSON ({last})" if last else "output is empty",
-                     hint="ask for JSON only in the prompt, or give the step a schema so "
-                          "models that support it are constrained")
+    raise ParseError(
+        f"output is not JSON ({last})" if last else "output is empty",
+        hint="ask for JSON only in the prompt, or give the step a schema so "
+        "models that support it are constrained",
+    )
 
 
 def parse_regex(text: str, spec: RegexParse) -> Any:
@@ -135,8 +140,11 @@ def parse_sections(text: str, spec: SectionsParse) -> Any:
     labels = spec.labels()
     by_label = {re.sub(r"\s+", " ", v.strip().lower()): k for k, v in labels.items()}
     alternation = "|".join(re.escape(v.strip()) for v in labels.values())
-    head = re.compile(rf"^[\s*#>-]*(?:\*\*)?({alternation})(?:\*\*)?\s*[:\-\u2013]\s*(.*)$",
-                      re.IGNORECASE)
+    # "Place: x", "**Place:** x", "- place - x", "PLACE: x"
+    head = re.compile(
+        rf"^[\s*#>-]*(?:\*\*)?({alternation})(?:\*\*)?\s*[:\-\u2013]\s*(?:\*\*)?\s*(.*)$",
+        re.IGNORECASE,
+    )
     first_key = next(iter(labels))
     required = spec.required if spec.required is not None else list(labels)
     records: list[dict[str, str]] = []
@@ -157,8 +165,10 @@ def parse_sections(text: str, spec: SectionsParse) -> Any:
     complete = [r for r in records if all(r.get(k) for k in required)]
     if spec.multiple:
         if not complete:
-            raise ParseError(f"no complete record with fields {', '.join(labels.values())}",
-                             hint="each record needs a line starting with each label and a colon")
+            raise ParseError(
+                f"no complete record with fields {', '.join(labels.values())}",
+                hint="each record needs a line starting with each label and a colon",
+            )
         return complete
     if not complete:
         missing = [labels[k] for k in required if not (records and records[0].get(k))]

@@ -26,8 +26,9 @@ class Printer:
             return
         step = event.get("step", "")
         if kind == "run_started":
-            self.err.print(f"[bold]{event['chain']}[/bold]: {len(event['steps'])} steps -> "
-                           f"{self.run_dir}")
+            self.err.print(
+                f"[bold]{event['chain']}[/bold]: {len(event['steps'])} steps -> {self.run_dir}"
+            )
         elif kind == "step_started":
             self.err.print(f"  [cyan]>[/cyan] {step}")
         elif kind == "fan_out":
@@ -43,11 +44,13 @@ class Printer:
         elif kind == "step_skipped":
             self.err.print(f"  [yellow]skipped[/yellow] {step} (because {event['because']} failed)")
         elif kind == "retry":
-            self.err.print(f"    retry {step} in {event['delay']:.1f}s: {event['error']}",
-                           style="dim")
+            self.err.print(
+                f"    retry {step} in {event['delay']:.1f}s: {event['error']}", style="dim"
+            )
         elif kind == "parse_failed":
-            self.err.print(f"    {step}: unparseable output, resampling ({event['error']})",
-                           style="dim")
+            self.err.print(
+                f"    {step}: unparseable output, resampling ({event['error']})", style="dim"
+            )
 
     def summary(self, result: RunResult) -> None:
         counts: dict[str, int] = {}
@@ -55,10 +58,13 @@ class Printer:
             counts[s.status] = counts.get(s.status, 0) + 1
         parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
         u = result.usage
-        line = (f"{result.status}: {parts}; {u.calls} model calls, {u.total_tokens} tokens"
-                f" ({u.input_tokens} in / {u.output_tokens} out)")
+        line = (
+            f"{result.status}: {parts}; {u.calls} model calls, {u.total_tokens} tokens"
+            f" ({u.input_tokens} in / {u.output_tokens} out)"
+        )
         out = f"{line}\n{result.run_dir}\n" if result.run_dir else f"{line}\n"
         sys.stdout.write(out)
         for s in result.failed_steps():
-            self.err.print(f"[red]error[/red] in step {s.id}: {s.error}", markup=True,
-                           highlight=False)
+            self.err.print(
+                f"[red]error[/red] in step {s.id}: {s.error}", markup=True, highlight=False
+            )

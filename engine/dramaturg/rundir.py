@@ -30,8 +30,9 @@ _SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 def make_run_id(chain_name: str, chain_hash: str, inputs: dict[str, Any]) -> str:
     """``20261122-143005-dramatron-3fa9c2``: time, chain name and a short hash."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    blob = json.dumps([chain_hash, inputs, time.time_ns(), secrets.token_hex(4)],
-                      sort_keys=True, default=str)
+    blob = json.dumps(
+        [chain_hash, inputs, time.time_ns(), secrets.token_hex(4)], sort_keys=True, default=str
+    )
     return f"{stamp}-{chain_name}-{hashlib.sha256(blob.encode()).hexdigest()[:6]}"
 
 

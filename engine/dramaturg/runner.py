@@ -66,8 +66,11 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(p if isinstance(p, str) else str(p.get("text", "")) for p in content
-                       if isinstance(p, (str, dict)))
+        return "".join(
+            p if isinstance(p, str) else str(p.get("text", ""))
+            for p in content
+            if isinstance(p, (str, dict))
+        )
     return str(content)
 
 
@@ -79,7 +82,8 @@ def _classify(exc: BaseException) -> ModelError:
     if isinstance(exc, (ConnectionError, OSError)):
         return ModelError(f"connection failed: {exc}", transient=True)
     status = getattr(exc, "status_code", None) or getattr(
-        getattr(exc, "response", None), "status_code", None)
+        getattr(exc, "response", None), "status_code", None
+    )
     if status in (408, 409, 425, 429) or (isinstance(status, int) and status >= 500):
         return ModelError(f"model call failed ({status}): {exc}", transient=True)
     return ModelError(f"model call failed: {type(exc).__name__}: {exc}")
@@ -88,9 +92,17 @@ def _classify(exc: BaseException) -> ModelError:
 class Runner:
     """Runs the steps of a validated chain into a run folder."""
 
-    def __init__(self, checked: Checked, chain_file: str, chain_hash: str,
-                 inputs: dict[str, Any], models: ModelSet, rundir: RunDir | None,
-                 settings: RunSettings, on_event: Callable[[Event], None] | None = None) -> None:
+    def __init__(
+        self,
+        checked: Checked,
+        chain_file: str,
+        chain_hash: str,
+        inputs: dict[str, Any],
+        models: ModelSet,
+        rundir: RunDir | None,
+        settings: RunSettings,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
         self.checked = checked
         self.spec = checked.spec
         self.inputs = inputs
@@ -124,14 +136,21 @@ class Runner:
         for sid, r in self.results.items():
             spec = self.spec.steps[sid]
             entry: dict[str, Any] = {
-                "status": r.status, "kind": spec.kind, "model": model_name_for(spec),
+                "status": r.status,
+                "kind": spec.kind,
+                "model": model_name_for(spec),
                 "needs": list(self.checked.plans[sid].deps),
-                "started": r.started, "ended": r.ended, "attempts": r.attempts,
+                "started": r.started,
+                "ended": r.ended,
+                "attempts": r.attempts,
                 "usage": r.usage.as_dict(),
             }
             if spec.for_each is not None:
-                entry["items"] = {"total": r.items_total, "done": r.items_done,
-                                  "failed": r.items_failed}
+                entry["items"] = {
+                    "total": r.items_total,
+                    "done": r.items_done,
+                    "failed": r.items_failed,
+                }
             if r.status == "done":
                 entry["output"] = RunDir.step_file(sid)
             if r.error:
@@ -144,11 +163,11 @@ class Runner:
             "run_id": self.rundir.id if self.rundir else None,
             "status": self.status,
             "chain": {"name": self.spec.name, "file": self.chain_file, "hash": self.chain_hash},
-            "started": self.started, "ended": self.ended,
+            "started": self.started,
+            "ended": self.ended,
             "inputs": self.inputs,
             "models": self.models.public(self.used_models),
-            "settings": {"concurrency": self.settings.concurrency,
-                         "dry_run": self.models.dry_run},
+            "settings": {"concurrency": self.settings.concurrency, "dry_run": self.models.dry_run},
             "outputs": self.spec.output_steps(),
             "usage": total.as_dict(),
             "steps": steps,
@@ -168,9 +187,12 @@ class Runner:
     # -- running -----------------------------------------------------------------------------
     async def run(self) -> RunResult:
         self.flush(force=True)
-        self.emit("run_started", chain=self.spec.name,
-                  run_dir=str(self.rundir.root) if self.rundir else None,
-                  steps=list(self.spec.steps))
+        self.emit(
+            "run_started",
+            chain=self.spec.name,
+            run_dir=str(self.rundir.root) if self.rundir else None,
+            steps=list(self.spec.steps),
+        )
         deps = {sid: self.checked.plans[sid].deps for sid in self.spec.steps}
         executor = Executor(deps, self._run_step, on_skip=self._skipped)
         try:
@@ -194,10 +216,15 @@ class Runner:
         total = Usage()
         for r in self.results.values():
             total.add(r.usage)
-        return RunResult(run_id=self.rundir.id if self.rundir else "in-memory",
-                         chain=self.spec.name, status=self.status, steps=self.results,
-                         output_steps=self.spec.output_steps(),
-                         run_dir=self.rundir.root if self.rundir else None, usage=total)
+        return RunResult(
+            run_id=self.rundir.id if self.rundir else "in-memory",
+            chain=self.spec.name,
+            status=self.status,
+            steps=self.results,
+            output_steps=self.spec.output_steps(),
+            run_dir=self.rundir.root if self.rundir else None,
+            usage=total,
+        )
 
     def _skipped(self, sid: str, because: str) -> None:
         r = self.results[sid]
@@ -222,8 +249,11 @@ class Runner:
         except Exception as exc:
             r.status, r.ended = "failed", time.time()
             r.error_type = type(exc).__name__
-            r.error = str(exc) if isinstance(exc, DramaturgError) else \
-                f"internal error: {type(exc).__name__}: {exc}"
+            r.error = (
+                str(exc)
+                if isinstance(exc, DramaturgError)
+                else f"internal error: {type(exc).__name__}: {exc}"
+            )
             self._save_step(sid, {"status": "failed", "error": r.error})
             self.emit("step_failed", step=sid, error=r.error)
             self.flush()
@@ -237,8 +267,10 @@ class Runner:
     def _save_step(self, sid: str, data: dict[str, Any]) -> None:
         if self.rundir is not None:
             r = self.results[sid]
-            self.rundir.write_json(RunDir.step_file(sid), {
-                "step": sid, **data, "usage": r.usage.as_dict(), "attempts": r.attempts})
+            self.rundir.write_json(
+                RunDir.step_file(sid),
+                {"step": sid, **data, "usage": r.usage.as_dict(), "attempts": r.attempts},
+            )
 
     def _context(self, sid: str) -> dict[str, Any]:
         ctx = dict(self.inputs)
@@ -259,8 +291,9 @@ class Runner:
             self.flush()
             return out
 
-        results = await asyncio.gather(*(item(i, v) for i, v in enumerate(items)),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(item(i, v) for i, v in enumerate(items)), return_exceptions=True
+        )
         errors = [(i, e) for i, e in enumerate(results) if isinstance(e, BaseException)]
         for _, e in errors:
             if isinstance(e, asyncio.CancelledError):
@@ -280,11 +313,16 @@ class Runner:
             value = fn(**context)
         except Exception as exc:
             raise TemplateRenderError(f"{where}: cannot evaluate '{expr}': {exc}") from None
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or isinstance(
-                value, dict):
-            raise StepError(f"step '{sid}': for_each '{expr}' gave a {type(value).__name__}, "
-                            "not a list", hint="make the upstream step produce a list")
-        return list(value)
+        if (
+            isinstance(value, (str, bytes))
+            or not hasattr(value, "__iter__")
+            or isinstance(value, dict)
+        ):
+            raise StepError(
+                f"step '{sid}': for_each '{expr}' gave a {type(value).__name__}, not a list",
+                hint="make the upstream step produce a list",
+            )
+        return list(value)  # type: ignore[arg-type]
 
     def _template(self, sid: str, key: str, ref: PromptRef) -> tuple[Any, str, int]:
         cache_key = (sid, key)
@@ -294,16 +332,20 @@ class Runner:
                 self._compiled[cache_key] = (t.load(ref.file), ref.file, 0)
             else:
                 offset = self.checked.inline_offsets.get(cache_key, 0)
-                self._compiled[cache_key] = (t.env.from_string(ref.text or ""),
-                                             self.chain_file, offset)
+                self._compiled[cache_key] = (
+                    t.env.from_string(ref.text or ""),
+                    self.chain_file,
+                    offset,
+                )
         return self._compiled[cache_key]  # type: ignore[no-any-return]
 
     def _render(self, sid: str, key: str, ref: PromptRef, context: dict[str, Any]) -> str:
         template, where, offset = self._template(sid, key, ref)
         return render(template, context, where=where, line_offset=offset)
 
-    async def _one(self, sid: str, spec: StepSpec, context: dict[str, Any],
-                   item: int | None) -> Any:
+    async def _one(
+        self, sid: str, spec: StepSpec, context: dict[str, Any], item: int | None
+    ) -> Any:
         prompt = self._render(sid, "prompt", spec.prompt, context)
         system = self._render(sid, "system", spec.system, context) if spec.system else ""
         if self.rundir is not None:
@@ -313,8 +355,9 @@ class Runner:
             return await self._image(sid, spec, prompt, item)
         return await self._text(sid, spec, prompt, system, item)
 
-    async def _call(self, sid: str, spec: StepSpec, item: int | None,
-                    fn: Callable[[int], Any]) -> Any:
+    async def _call(
+        self, sid: str, spec: StepSpec, item: int | None, fn: Callable[[int], Any]
+    ) -> Any:
         """Call the model with retries on transient errors, under the concurrency limits."""
         r = self.results[sid]
         name = model_name_for(spec)
@@ -333,20 +376,23 @@ class Runner:
                 err = _classify(exc)
                 if not err.transient or tries > self.settings.retries:
                     if err.transient:
-                        raise ModelError(f"{err.message} (gave up after {tries} tries)",
-                                         hint=err.hint) from exc
+                        raise ModelError(
+                            f"{err.message} (gave up after {tries} tries)", hint=err.hint
+                        ) from exc
                     raise err from exc
                 delay = min(self.settings.backoff_max, self.settings.backoff * 2 ** (tries - 1))
                 retry_after = getattr(exc, "retry_after", None)
                 if isinstance(retry_after, (int, float)):
                     delay = max(delay, float(retry_after))
                 delay *= 1 + random.random() * 0.25
-                self.emit("retry", step=sid, item=item, attempt=tries, error=err.message,
-                          delay=delay)
+                self.emit(
+                    "retry", step=sid, item=item, attempt=tries, error=err.message, delay=delay
+                )
                 await asyncio.sleep(delay)
 
-    async def _text(self, sid: str, spec: StepSpec, prompt: str, system: str,
-                    item: int | None) -> Any:
+    async def _text(
+        self, sid: str, spec: StepSpec, prompt: str, system: str, item: int | None
+    ) -> Any:
         from langchain_core.messages import HumanMessage, SystemMessage
 
         model = self.models.instance(spec)
@@ -356,15 +402,19 @@ class Runner:
         r = self.results[sid]
         last: ParseError | None = None
         for attempt in range(spec.attempts):
-            metadata = {"dramaturg_step": sid, "dramaturg_item": item,
-                        "dramaturg_attempt": attempt,
-                        "dramaturg_parse": spec.parse.model_dump(by_alias=True)}
+            metadata = {
+                "dramaturg_step": sid,
+                "dramaturg_item": item,
+                "dramaturg_attempt": attempt,
+                "dramaturg_parse": spec.parse.model_dump(by_alias=True),
+            }
             if options.seed is not None:
                 metadata["dramaturg_seed"] = options.seed + attempt
 
             def invoke(_try: int, metadata: dict[str, Any] = metadata) -> Any:
-                return model.ainvoke(messages, stop=options.stop,
-                                     config={"metadata": metadata, "run_name": f"{sid}"})
+                return model.ainvoke(
+                    messages, stop=options.stop, config={"metadata": metadata, "run_name": f"{sid}"}
+                )
 
             message = await self._call(sid, spec, item, invoke)
             usage = getattr(message, "usage_metadata", None)
@@ -378,9 +428,17 @@ class Runner:
                 self.emit("parse_failed", step=sid, item=item, attempt=attempt, error=str(exc))
                 continue
             if item is not None and self.rundir is not None:
-                self.rundir.write_json(RunDir.step_file(sid, item), {
-                    "step": sid, "item": item, "status": "done", "output": value, "raw": raw,
-                    "attempts": attempt + 1})
+                self.rundir.write_json(
+                    RunDir.step_file(sid, item),
+                    {
+                        "step": sid,
+                        "item": item,
+                        "status": "done",
+                        "output": value,
+                        "raw": raw,
+                        "attempts": attempt + 1,
+                    },
+                )
             return value
         assert last is not None
         saved = ""
@@ -391,23 +449,39 @@ class Runner:
         raise StepError(
             f"step '{sid}'{'' if item is None else f' item {item}'}: output could not be parsed "
             f"after {spec.attempts} attempt(s): {last.message}{saved}",
-            hint=last.hint or "adjust the prompt or the step's parse settings")
+            hint=last.hint or "adjust the prompt or the step's parse settings",
+        )
 
     async def _image(self, sid: str, spec: StepSpec, prompt: str, item: int | None) -> Any:
         model: ImageModel = self.models.instance(spec)
         o = self.models.config(spec).options
-        request = ImageRequest(prompt=prompt, negative_prompt=o.negative_prompt, width=o.width,
-                               height=o.height, aspect_ratio=o.aspect_ratio, seed=o.seed,
-                               style_preset=o.style_preset, output_format=o.output_format or "png",
-                               extra=dict(o.extra))
+        request = ImageRequest(
+            prompt=prompt,
+            negative_prompt=o.negative_prompt,
+            width=o.width,
+            height=o.height,
+            aspect_ratio=o.aspect_ratio,
+            seed=o.seed,
+            style_preset=o.style_preset,
+            output_format=o.output_format or "png",
+            extra=dict(o.extra),
+        )
         result = await self._call(sid, spec, item, lambda _t: model.agenerate(request))
         self.results[sid].usage.add({"calls": 1})
         rel = RunDir.step_file(sid, item, result.extension)
         if self.rundir is not None:
             self.rundir.write_bytes(rel, result.data)
-        out = {"image": rel, "prompt": prompt, "seed": result.seed, "mime": result.mime,
-               "filtered": result.filtered, "model": getattr(model, "name", type(model).__name__)}
+        out = {
+            "image": rel,
+            "prompt": prompt,
+            "seed": result.seed,
+            "mime": result.mime,
+            "filtered": result.filtered,
+            "model": getattr(model, "name", type(model).__name__),
+        }
         if item is not None and self.rundir is not None:
-            self.rundir.write_json(RunDir.step_file(sid, item),
-                                   {"step": sid, "item": item, "status": "done", "output": out})
+            self.rundir.write_json(
+                RunDir.step_file(sid, item),
+                {"step": sid, "item": item, "status": "done", "output": out},
+            )
         return out

@@ -259,8 +259,34 @@ class ChainSpec(_Strict):
 
 
 def json_schema() -> dict[str, Any]:
-    """The chain file format as JSON Schema (for editor autocompletion)."""
+    """The chain file format as JSON Schema (for editor autocompletion).
+
+    Pydantic describes the full forms; the shorthands the loader also accepts are added here:
+    ``prompts: dir``, ``prompt: file.j2``, ``system: "text"``, ``parse: lines``,
+    ``stop: "###"`` and ``writer: "provider:model"``.
+    """
     schema = ChainSpec.model_json_schema(by_alias=True)
+    defs = schema["$defs"]
+
+    def either(prop: dict[str, Any], alt: dict[str, Any]) -> dict[str, Any]:
+        keep = {k: prop.pop(k) for k in ("description", "title", "default") if k in prop}
+        return {**keep, "anyOf": [alt, prop]}
+
+    props = schema["properties"]
+    props["prompts"] = either(props["prompts"], {"type": "string"})
+    step = defs["StepSpec"]["properties"]
+    step["prompt"] = either(step["prompt"], {"type": "string", "description": "a template file"})
+    step["system"] = either(step["system"], {"type": "string", "description": "inline text"})
+    step["parse"] = either(step["parse"], {"type": "string", "description":
+                                           "text, lines, json, or a registered parser name"})
+    for name in ("GenerationOptions", "ModelSpec"):
+        stop = defs[name]["properties"]["stop"]
+        defs[name]["properties"]["stop"] = either(stop, {"type": "string"})
+    defs["ModelSpec"] = {"anyOf": [
+        {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+(:.*)?$",
+         "description": "provider or provider:model"},
+        defs["ModelSpec"],
+    ]}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Dramaturg chain"
     return schema

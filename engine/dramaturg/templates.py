@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,13 +27,12 @@ class _ConfinedLoader(jinja2.FileSystemLoader):
 
     def get_source(
         self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str | None, Any]:
+    ) -> tuple[str, str, Callable[[], bool]]:
         source, filename, uptodate = super().get_source(environment, template)
-        if filename is not None:
-            real = os.path.realpath(filename)
-            roots = [os.path.realpath(p) for p in self.searchpath]
-            if not any(real == r or real.startswith(r + os.sep) for r in roots):
-                raise jinja2.TemplateNotFound(template)
+        real = os.path.realpath(filename)
+        roots = [os.path.realpath(p) for p in self.searchpath]
+        if not any(real == r or real.startswith(r + os.sep) for r in roots):
+            raise jinja2.TemplateNotFound(template)
         return source, filename, uptodate
 
 
@@ -111,8 +110,9 @@ def _first_line(ast: nodes.Template, name: str) -> int | None:
     return None
 
 
-def render(template: jinja2.Template, context: Mapping[str, Any], *, where: str,
-           line_offset: int = 0) -> str:
+def render(
+    template: jinja2.Template, context: Mapping[str, Any], *, where: str, line_offset: int = 0
+) -> str:
     """Render with StrictUndefined; errors become TemplateRenderError with file:line."""
     try:
         return template.render(context)
@@ -122,15 +122,18 @@ def render(template: jinja2.Template, context: Mapping[str, Any], *, where: str,
         raise _render_error(exc, where, line_offset, context) from None
 
 
-def _render_error(exc: Exception, where: str, line_offset: int,
-                  context: Mapping[str, Any]) -> TemplateRenderError:
+def _render_error(
+    exc: Exception, where: str, line_offset: int, context: Mapping[str, Any]
+) -> TemplateRenderError:
     line = getattr(exc, "lineno", None)
     filename = getattr(exc, "filename", None)
     if line is None:
         # the template's frames carry its filename and line after jinja2 rewrote the traceback
         for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-            if frame.filename.endswith((".j2", ".jinja", ".jinja2", ".txt", ".md")) or \
-                    frame.filename == "<template>":
+            if (
+                frame.filename.endswith((".j2", ".jinja", ".jinja2", ".txt", ".md"))
+                or frame.filename == "<template>"
+            ):
                 line, filename = frame.lineno, frame.filename
                 break
     if filename in (None, "<template>"):

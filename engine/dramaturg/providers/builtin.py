@@ -16,13 +16,17 @@ if TYPE_CHECKING:
 def _fake_text(config: ModelConfig) -> BaseChatModel:
     from ..fakes import FakeChatModel
 
-    return FakeChatModel(model_name=config.model or "fake")
+    extra = config.options.extra
+    return FakeChatModel(model_name=config.model or "fake",
+                         latency=float(extra.get("latency", 0.0)),
+                         responses=dict(extra.get("responses") or {}),
+                         fail=dict(extra.get("fail") or {}))
 
 
 def _fake_image(config: ModelConfig) -> ImageModel:
     from ..fakes import FakeImageModel
 
-    return FakeImageModel()
+    return FakeImageModel(latency=float(config.options.extra.get("latency", 0.0)))
 
 
 def _local_text(config: ModelConfig) -> BaseChatModel:
@@ -34,7 +38,8 @@ def _local_text(config: ModelConfig) -> BaseChatModel:
 def register(add: Callable[[Provider], None]) -> None:
     add(Provider(
         name="fake",
-        description="Deterministic fake text and image models for tests and --dry-run.",
+        description="Deterministic fake text and image models for tests and --dry-run "
+                    "(options.extra: latency, responses, fail).",
         text=_fake_text,
         image=_fake_image,
         default_model="fake",

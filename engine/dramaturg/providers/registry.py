@@ -33,8 +33,11 @@ class ModelConfig:
         return f"{self.provider}:{self.model}" if self.model else self.provider
 
     def public_dict(self) -> dict[str, Any]:
-        return {"provider": self.provider, "model": self.model,
-                **self.options.model_dump(exclude_none=True, exclude_defaults=True)}
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            **self.options.model_dump(exclude_none=True, exclude_defaults=True),
+        }
 
 
 @dataclass(frozen=True)
@@ -104,16 +107,20 @@ class Registry:
     def text_model(self, config: ModelConfig) -> BaseChatModel:
         provider = self.get(config.provider)
         if provider.text is None:
-            raise ProviderError(f"provider '{provider.name}' has no text models",
-                                hint=f"it offers: {', '.join(provider.kinds)}")
+            raise ProviderError(
+                f"provider '{provider.name}' has no text models",
+                hint=f"it offers: {', '.join(provider.kinds)}",
+            )
         provider.check_installed()
         return provider.text(config)
 
     def image_model(self, config: ModelConfig) -> ImageModel:
         provider = self.get(config.provider)
         if provider.image is None:
-            raise ProviderError(f"provider '{provider.name}' has no image models",
-                                hint=f"it offers: {', '.join(provider.kinds)}")
+            raise ProviderError(
+                f"provider '{provider.name}' has no image models",
+                hint=f"it offers: {', '.join(provider.kinds)}",
+            )
         provider.check_installed()
         return provider.image(config)
 

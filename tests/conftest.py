@@ -1,0 +1,32 @@
+"""Shared test helpers: write a chain (and its templates) into a temporary project."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[..., Path]:
+    """``project(chain_yaml, templates={"a.j2": "..."})`` -> path of the chain file.
+
+    The layout mirrors the repository: ``chains/<name>.yaml`` and ``prompts/`` beside it; chains
+    refer to their templates with ``prompts: ../prompts``.
+    """
+
+    def make(chain: str, templates: dict[str, str] | None = None, name: str = "test") -> Path:
+        (tmp_path / "chains").mkdir(exist_ok=True)
+        prompts = tmp_path / "prompts"
+        prompts.mkdir(exist_ok=True)
+        for rel, text in (templates or {}).items():
+            target = prompts / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(textwrap.dedent(text), encoding="utf-8")
+        path = tmp_path / "chains" / f"{name}.yaml"
+        path.write_text(textwrap.dedent(chain).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return make
