@@ -89,11 +89,11 @@ def test_failed_run_exits_1_and_names_the_step(project, tmp_path):
           attempts: 1}
       b: {prompt: {text: "y"}}
     """)
-    r = invoke("run", str(path), "--out", str(tmp_path))
+    r = invoke("run", str(path), "--out", str(tmp_path / "out"))
     assert r.exit_code == 1
     assert "step 'a'" in r.output and "could not be parsed" in r.output
     assert "Traceback" not in r.output
-    run_dir = next(tmp_path.iterdir())
+    run_dir = next((tmp_path / "out").iterdir())
     assert json.loads((run_dir / "steps/b.json").read_text())["status"] == "done"
 
 

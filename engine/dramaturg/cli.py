@@ -44,7 +44,8 @@ def _err(text: str) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(escape(text) if "[" in text else text)
+    # soft_wrap: never break a file:line:col location across lines (pipes, CI logs, editors)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(escape(text))
 
 
 def _fail(exc: BaseException) -> typer.Exit:

@@ -17,6 +17,7 @@ Messages say what went wrong, where, and how to fix it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ class Location:
     column: int | None = None
 
     def __str__(self) -> str:
-        out = self.file
+        out = os.path.normpath(self.file) if self.file else self.file
         if self.line is not None:
             out += f":{self.line}"
             if self.column is not None:

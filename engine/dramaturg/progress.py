@@ -15,7 +15,7 @@ class Printer:
         from rich.console import Console
 
         self.quiet = quiet
-        self.err = Console(stderr=True, highlight=False)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
         self.run_dir: str | None = None
 
     def __call__(self, event: dict[str, Any]) -> None:

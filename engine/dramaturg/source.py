@@ -20,6 +20,7 @@ Path_ = tuple[str | int, ...]
 MAX_NODES = 100_000
 MAX_DEPTH = 64
 MAX_BYTES = 5 * 1024 * 1024
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @dataclass
@@ -38,7 +39,9 @@ class Source:
         p = tuple(path)
         while True:
             first, second = (
-                (self.value_marks, self.key_marks) if prefer_value else (self.key_marks, self.value_marks)
+                (self.value_marks, self.key_marks)
+                if prefer_value
+                else (self.key_marks, self.value_marks)
             )
             mark = first.get(p) or second.get(p)
             if mark:
@@ -76,7 +79,10 @@ def read_text(path: Path) -> str:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise _problem(
-            file, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", line, col,
+            file,
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+            line,
+            col,
             hint="save the file as UTF-8",
         ) from None
 
@@ -94,8 +100,13 @@ def load_yaml(text: str, file: str) -> Source:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise _problem(file, f"YAML syntax error: {msg}", line, col,
-                       hint="check indentation, quotes and colons on this line") from None
+        raise _problem(
+            file,
+            f"YAML syntax error: {msg}",
+            line,
+            col,
+            hint="check indentation, quotes and colons on this line",
+        ) from None
     except yaml.YAMLError as exc:
         raise _problem(file, f"YAML error: {exc}") from None
     finally:
@@ -107,6 +118,8 @@ class _Builder:
         self.loader = loader
         self.src = src
         self.count = 0
+        self._merged: dict[int, dict[Any, tuple[yaml.Node, yaml.Node]]] = {}
+        self._merging: set[int] = set()
 
     def _mark(self, node: yaml.Node) -> tuple[int, int]:
         return (node.start_mark.line + 1, node.start_mark.column + 1)
@@ -115,8 +128,13 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             line, col = self._mark(node)
-            raise _problem(self.src.file, f"document expands to more than {MAX_NODES:,} values",
-                           line, col, hint="YAML aliases that multiply data are not allowed")
+            raise _problem(
+                self.src.file,
+                f"document expands to more than {MAX_NODES:,} values",
+                line,
+                col,
+                hint="YAML aliases that multiply data are not allowed",
+            )
         if depth > MAX_DEPTH:
             line, col = self._mark(node)
             raise _problem(self.src.file, f"nesting deeper than {MAX_DEPTH} levels", line, col)
@@ -128,18 +146,63 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i), depth + 1) for i, child in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)
             out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = self.loader.construct_object(key_node, deep=True)
-                if not isinstance(key, (str, int, float, bool)) or key is None:
-                    line, col = self._mark(key_node)
-                    raise _problem(self.src.file, "mapping keys must be plain scalars", line, col)
-                if key in out:
-                    line, col = self._mark(key_node)
-                    raise _problem(self.src.file, f"duplicate key {key!r}", line, col,
-                                   hint="each key may appear once in a mapping")
+            for key, (key_node, value_node) in self._pairs(node).items():
                 self.src.key_marks[(*path, key)] = self._mark(key_node)
                 out[key] = self.build(value_node, (*path, key), depth + 1)
             return out
         raise _problem(self.src.file, f"unsupported YAML node {type(node).__name__}")
+
+    def _pairs(self, node: yaml.MappingNode) -> dict[Any, tuple[yaml.Node, yaml.Node]]:
+        """A mapping's entries with merge keys (``<<: *base``) applied, without mutating nodes.
+
+        The mapping's own keys override merged ones (earlier merge sources override later ones,
+        as in YAML 1.1); only its own keys are checked for duplicates.
+        """
+        done = self._merged.get(id(node))
+        if done is not None:
+            return done
+        if id(node) in self._merging:
+            line, col = self._mark(node)
+            raise _problem(self.src.file, "a merge key ('<<') refers to its own mapping", line, col)
+        self._merging.add(id(node))
+        try:
+            merged: dict[Any, tuple[yaml.Node, yaml.Node]] = {}
+            own: dict[Any, tuple[yaml.Node, yaml.Node]] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == MERGE_TAG:
+                    sources = (
+                        value_node.value
+                        if isinstance(value_node, yaml.SequenceNode)
+                        else [value_node]
+                    )
+                    for sub in sources:
+                        if not isinstance(sub, yaml.MappingNode):
+                            line, col = self._mark(sub)
+                            raise _problem(
+                                self.src.file,
+                                "a merge key ('<<') needs a mapping or a list of mappings",
+                                line,
+                                col,
+                            )
+                        for k, pair in self._pairs(sub).items():
+                            merged.setdefault(k, pair)
+                    continue
+                key = self.loader.construct_object(key_node, deep=True)
+                if not isinstance(key, (str, int, float, bool)) or key is None:
+                    line, col = self._mark(key_node)
+                    raise _problem(self.src.file, "mapping keys must be plain scalars", line, col)
+                if key in own:
+                    line, col = self._mark(key_node)
+                    raise _problem(
+                        self.src.file,
+                        f"duplicate key {key!r}",
+                        line,
+                        col,
+                        hint="each key may appear once in a mapping",
+                    )
+                own[key] = (key_node, value_node)
+        finally:
+            self._merging.discard(id(node))
+        self._merged[id(node)] = result = {**merged, **own}
+        return result

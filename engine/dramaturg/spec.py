@@ -36,8 +36,25 @@ ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*
 
 #: Names a step id, input or ``as`` variable may not take (Jinja globals and per-item variables).
 RESERVED_NAMES = frozenset(
-    {"index", "loop", "range", "dict", "lipsum", "cycler", "joiner", "namespace",
-     "true", "false", "none", "True", "False", "None", "self", "inputs", "steps"}
+    {
+        "index",
+        "loop",
+        "range",
+        "dict",
+        "lipsum",
+        "cycler",
+        "joiner",
+        "namespace",
+        "true",
+        "false",
+        "none",
+        "True",
+        "False",
+        "None",
+        "self",
+        "inputs",
+        "steps",
+    }
 )
 
 InputType = Literal["string", "integer", "number", "boolean", "list", "object"]
@@ -53,9 +70,7 @@ class InputSpec(_Strict):
     type: InputType = "string"
     description: str = ""
     default: Any = None
-    required: bool | None = Field(
-        None, description="Defaults to true when no default is given."
-    )
+    required: bool | None = Field(None, description="Defaults to true when no default is given.")
     choices: list[Any] | None = Field(None, description="Allowed values.")
 
     @property
@@ -100,7 +115,9 @@ class ModelSpec(GenerationOptions):
 
     provider: str = Field(description="Provider name, e.g. local, cohere, langchain, fake.")
     model: str | None = Field(None, description="Model name; the provider's default when empty.")
-    concurrency: int | None = Field(None, ge=1, description="Calls in flight to this model at most.")
+    concurrency: int | None = Field(
+        None, ge=1, description="Calls in flight to this model at most."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -173,7 +190,9 @@ class SectionsParse(_Strict):
     type: Literal["sections"]
     fields: list[str] | dict[str, str]
     multiple: bool = False
-    required: list[str] | None = Field(None, description="Keys that must be present (all by default).")
+    required: list[str] | None = Field(
+        None, description="Keys that must be present (all by default)."
+    )
 
     def labels(self) -> dict[str, str]:
         if isinstance(self.fields, dict):
@@ -206,8 +225,9 @@ class StepSpec(_Strict):
     model: ModelName | None = Field(None, description="A name from 'models' (default: 'default').")
     needs: list[StepId] = Field(default_factory=list, description="Extra dependencies.")
     for_each: str | None = Field(
-        None, description="Fan-out: an expression giving a list, e.g. 'plot' or "
-        "\"plot | map(attribute='place') | unique | list\"."
+        None,
+        description="Fan-out: an expression giving a list, e.g. 'plot' or "
+        "\"plot | map(attribute='place') | unique | list\".",
     )
     as_: StepId = Field("item", alias="as", description="The item's variable name in for_each.")
     parse: ParseSpec = Field(default_factory=TextParse)
@@ -245,7 +265,9 @@ class ChainSpec(_Strict):
     inputs: dict[InputName, InputSpec] = Field(default_factory=dict)
     models: dict[ModelName, ModelSpec] = Field(default_factory=dict)
     steps: dict[StepId, StepSpec] = Field(min_length=1)
-    outputs: list[StepId] | None = Field(None, description="Steps forming the result (default: all).")
+    outputs: list[StepId] | None = Field(
+        None, description="Steps forming the result (default: all)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -269,7 +291,9 @@ def json_schema() -> dict[str, Any]:
     defs = schema["$defs"]
 
     def either(prop: dict[str, Any], alt: dict[str, Any]) -> dict[str, Any]:
-        keep = {k: prop.pop(k) for k in ("description", "title", "default") if k in prop}
+        keep: dict[str, Any] = {
+            k: prop.pop(k) for k in ("description", "title", "default") if k in prop
+        }
         return {**keep, "anyOf": [alt, prop]}
 
     props = schema["properties"]
@@ -277,16 +301,23 @@ def json_schema() -> dict[str, Any]:
     step = defs["StepSpec"]["properties"]
     step["prompt"] = either(step["prompt"], {"type": "string", "description": "a template file"})
     step["system"] = either(step["system"], {"type": "string", "description": "inline text"})
-    step["parse"] = either(step["parse"], {"type": "string", "description":
-                                           "text, lines, json, or a registered parser name"})
+    step["parse"] = either(
+        step["parse"],
+        {"type": "string", "description": "text, lines, json, or a registered parser name"},
+    )
     for name in ("GenerationOptions", "ModelSpec"):
         stop = defs[name]["properties"]["stop"]
         defs[name]["properties"]["stop"] = either(stop, {"type": "string"})
-    defs["ModelSpec"] = {"anyOf": [
-        {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+(:.*)?$",
-         "description": "provider or provider:model"},
-        defs["ModelSpec"],
-    ]}
+    defs["ModelSpec"] = {
+        "anyOf": [
+            {
+                "type": "string",
+                "pattern": r"^[A-Za-z0-9_.-]+(:.*)?$",
+                "description": "provider or provider:model",
+            },
+            defs["ModelSpec"],
+        ]
+    }
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Dramaturg chain"
     return schema

@@ -40,16 +40,30 @@ from .templates import Templates
 DEFAULT_TEXT_MODEL = "default"
 DEFAULT_IMAGE_MODEL = "images"
 #: the providers used when a chain declares no ``default`` / ``images`` model
-IMPLICIT_MODELS = {DEFAULT_TEXT_MODEL: ModelSpec(provider="local"),
-                   DEFAULT_IMAGE_MODEL: ModelSpec(provider="sketch")}
+IMPLICIT_MODELS = {
+    DEFAULT_TEXT_MODEL: ModelSpec(provider="local"),
+    DEFAULT_IMAGE_MODEL: ModelSpec(provider="sketch"),
+}
 PER_ITEM_VARIABLES = ("index",)
 
-_ALL_FIELDS = sorted({
-    f.alias or name
-    for model in (ChainSpec, StepSpec, ModelSpec, InputSpec, PromptRef, GenerationOptions,
-                  JsonParse, RegexParse, SectionsParse, CustomParse)
-    for name, f in model.model_fields.items()
-})
+_ALL_FIELDS = sorted(
+    {
+        f.alias or name
+        for model in (
+            ChainSpec,
+            StepSpec,
+            ModelSpec,
+            InputSpec,
+            PromptRef,
+            GenerationOptions,
+            JsonParse,
+            RegexParse,
+            SectionsParse,
+            CustomParse,
+        )
+        for name, f in model.model_fields.items()
+    }
+)
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -96,11 +110,17 @@ class _Ctx:
     path: Path
     problems: list[Problem] = field(default_factory=list)
 
-    def add(self, path: tuple[Any, ...], message: str, hint: str = "",
-            location: Location | None = None, value: bool = False) -> None:
+    def add(
+        self,
+        path: tuple[Any, ...],
+        message: str,
+        hint: str = "",
+        location: Location | None = None,
+        value: bool = False,
+    ) -> None:
         key = ".".join(str(p) for p in path)
-        self.problems.append(Problem(message, location or self.source.locate(path, prefer_value=value),
-                                     key=key, hint=hint))
+        where = location or self.source.locate(path, prefer_value=value)
+        self.problems.append(Problem(message, where, key=key, hint=hint))
 
 
 def check(source: Source, chain_path: Path, template_dirs: list[Path] | None = None) -> Checked:
@@ -108,21 +128,34 @@ def check(source: Source, chain_path: Path, template_dirs: list[Path] | None = N
     ctx = _Ctx(source, chain_path)
     data = source.data
     if not isinstance(data, dict):
-        ctx.add((), "a chain file must be a mapping with at least 'name' and 'steps'",
-                hint="see `dramaturg schema` or chains/ for examples")
+        ctx.add(
+            (),
+            "a chain file must be a mapping with at least 'name' and 'steps'",
+            hint="see `dramaturg schema` or chains/ for examples",
+        )
         raise ChainError(ctx.problems, path=source.file)
     spec: ChainSpec | None = None
     try:
         spec = ChainSpec.model_validate(data)
     except ValidationError as exc:
         _pydantic_problems(ctx, exc, data)
-    parts = _salvage(data) if spec is None else _Parts(spec.inputs, spec.models, spec.steps,
-                                                       spec.prompts, set(), set(), set())
+    parts = (
+        _salvage(data)
+        if spec is None
+        else _Parts(spec.inputs, spec.models, spec.steps, spec.prompts, set(), set(), set())
+    )
     templates, dirs = _check_prompt_dirs(ctx, parts.prompts, template_dirs or [])
     plans = _check_steps(ctx, parts, templates)
-    offsets = {(sid, key): (source.value_line(("steps", sid, key, "text"))
-                            or source.value_line(("steps", sid, key)) or 1) - 1
-               for sid in parts.steps for key in ("prompt", "system")}
+    offsets = {
+        (sid, key): (
+            source.value_line(("steps", sid, key, "text"))
+            or source.value_line(("steps", sid, key))
+            or 1
+        )
+        - 1
+        for sid in parts.steps
+        for key in ("prompt", "system")
+    }
     if spec is not None and spec.outputs:
         for i, out in enumerate(spec.outputs):
             if out not in parts.steps:
@@ -139,10 +172,10 @@ def _pydantic_problems(ctx: _Ctx, exc: ValidationError, data: Any) -> None:
         path: list[Any] = []
         node = data
         for part in err["loc"]:
-            if isinstance(node, dict) and part in node:
-                path.append(part)
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            present = (isinstance(node, dict) and part in node) or (
+                isinstance(node, list) and isinstance(part, int) and part < len(node)
+            )
+            if present:
                 path.append(part)
                 node = node[part]
             elif err["type"] == "extra_forbidden" and part == err["loc"][-1]:
@@ -160,10 +193,18 @@ def _pydantic_problems(ctx: _Ctx, exc: ValidationError, data: Any) -> None:
             hint = "use letters, digits and underscores, starting with a letter"
         elif etype == "value_error":
             msg = msg.removeprefix("Value error, ")
+        elif etype.endswith(("_type", "_parsing")) and "input" in err:
+            got = repr(err["input"])
+            msg = f"{msg}, got {got if len(got) <= 60 else got[:57] + '...'}"
+            if err["loc"] in (("steps",), ("models",), ("inputs",)):
+                hint = f"'{err['loc'][0]}' is a mapping of names to settings (see chains/)"
         elif etype == "union_tag_invalid":
-            msg = f"unknown parser type {err.get('input')!r}"
+            tag = (err.get("ctx") or {}).get("tag", err.get("input"))
+            msg = f"unknown parser type {tag!r}"
             hint = "use text, lines, json, regex, sections or a registered custom parser"
-        ctx.add(tuple(path), msg, hint=hint, value=etype != "extra_forbidden")
+        # a bad mapping key (loc ends with '[key]') is at the key, not at its value
+        on_key = etype == "extra_forbidden" or err["loc"][-1:] == ("[key]",)
+        ctx.add(tuple(path), msg, hint=hint, value=not on_key)
 
 
 @dataclass
@@ -179,6 +220,7 @@ class _Parts:
 
 def _salvage(data: dict[str, Any]) -> _Parts:
     """Validate each entry on its own, so semantic checks still run on the valid ones."""
+
     def each(key: str, model: type[BaseModel]) -> tuple[dict[str, Any], set[str]]:
         good: dict[str, Any] = {}
         bad: set[str] = set()
@@ -202,34 +244,52 @@ def _salvage(data: dict[str, Any]) -> _Parts:
     return _Parts(inputs, models, steps, prompts, bi, bm, bs)
 
 
-def _unknown(ctx: _Ctx, path: tuple[Any, ...], what: str, name: str, known: list[str],
-             location: Location | None = None) -> None:
+def _unknown(
+    ctx: _Ctx,
+    path: tuple[Any, ...],
+    what: str,
+    name: str,
+    known: list[str],
+    location: Location | None = None,
+) -> None:
     close = difflib.get_close_matches(name, known, n=1)
-    hint = f"did you mean '{close[0]}'?" if close else (
-        f"known {what}s: {', '.join(known)}" if known else f"no {what}s are declared")
+    plural = what.replace(" or ", "s or ") + "s"
+    hint = (
+        f"did you mean '{close[0]}'?"
+        if close
+        else (f"known {plural}: {', '.join(known)}" if known else f"no {plural} are declared")
+    )
     ctx.add(path, f"unknown {what} '{name}'", hint=hint, location=location, value=True)
 
 
 # -- prompt folders and templates ------------------------------------------------------------
-def _check_prompt_dirs(ctx: _Ctx, prompts: list[str], extra: list[Path]
-                       ) -> tuple[Templates, list[Path]]:
+def _check_prompt_dirs(
+    ctx: _Ctx, prompts: list[str], extra: list[Path]
+) -> tuple[Templates, list[Path]]:
     root = ctx.path.resolve().parent.parent
     for i, p in enumerate(prompts):
-        where = ("prompts", i) if "prompts" in ctx.source.data and isinstance(
-            ctx.source.data["prompts"], list) else ("prompts",)
+        where = (
+            ("prompts", i)
+            if "prompts" in ctx.source.data and isinstance(ctx.source.data["prompts"], list)
+            else ("prompts",)
+        )
         target = (ctx.path.parent / p).resolve()
         if Path(p).is_absolute() or not (target == root or root in target.parents):
-            ctx.add(where, f"prompt folder '{p}' is outside the chain's project folder",
-                    hint=f"keep templates under {root}; pass other folders with --templates",
-                    value=True)
+            ctx.add(
+                where,
+                f"prompt folder '{p}' is outside the chain's project folder",
+                hint=f"keep templates under {root}; pass other folders with --templates",
+                value=True,
+            )
         elif not target.is_dir():
             ctx.add(where, f"prompt folder '{p}' does not exist ({target})", value=True)
     dirs = prompt_dirs_for(ctx.path, prompts, extra)
     return Templates(dirs), dirs
 
 
-def _template_vars(ctx: _Ctx, templates: Templates, ref: PromptRef, path: tuple[Any, ...]
-                   ) -> tuple[dict[str, Location], list[str]] | None:
+def _template_vars(
+    ctx: _Ctx, templates: Templates, ref: PromptRef, path: tuple[Any, ...]
+) -> tuple[dict[str, Location], list[str]] | None:
     """Variables read by a template, with their location; None when it cannot be analysed."""
     try:
         if ref.file is not None:
@@ -238,21 +298,31 @@ def _template_vars(ctx: _Ctx, templates: Templates, ref: PromptRef, path: tuple[
             files = [filename]
         else:
             text, filename = ref.text or "", ctx.source.file
-            offset = (ctx.source.value_line((*path, "text")) or ctx.source.value_line(path) or 1) - 1
+            first = ctx.source.value_line((*path, "text")) or ctx.source.value_line(path) or 1
+            offset = first - 1
             files = []
         uses = templates.variables(text, filename, offset)
         files += templates.included_files(text, filename)
         return {u.name: u.location for u in uses}, files
     except jinja2.TemplateNotFound as exc:
         folders = ", ".join(str(p) for p in templates.search_paths)
-        ctx.add((*path, "file") if ref.file is not None else path,
-                f"template '{exc.name}' not found", hint=f"looked in: {folders}", value=True)
+        ctx.add(
+            (*path, "file") if ref.file is not None else path,
+            f"template '{exc.name}' not found",
+            hint=f"looked in: {folders}",
+            value=True,
+        )
     except jinja2.TemplateSyntaxError as exc:
-        line = (exc.lineno or 1) + (offset if ref.file is None and exc.filename == ctx.source.file
-                                    else 0)
+        line = (exc.lineno or 1) + (
+            offset if ref.file is None and exc.filename == ctx.source.file else 0
+        )
         loc = Location(exc.filename or ctx.source.file, line)
-        ctx.add(path, f"template syntax error: {exc.message}",
-                hint="check the {{ }} and {% %} tags on this line", location=loc)
+        ctx.add(
+            path,
+            f"template syntax error: {exc.message}",
+            hint="check the {{ }} and {% %} tags on this line",
+            location=loc,
+        )
     return None
 
 
@@ -276,8 +346,11 @@ def _check_steps(ctx: _Ctx, parts: _Parts, templates: Templates) -> dict[str, St
         if sid in RESERVED_NAMES:
             ctx.add(base, f"'{sid}' is a reserved name", hint="rename the step")
         if sid in inputs:
-            ctx.add(base, f"step '{sid}' has the same name as an input",
-                    hint="templates could not tell them apart: rename one")
+            ctx.add(
+                base,
+                f"step '{sid}' has the same name as an input",
+                hint="templates could not tell them apart: rename one",
+            )
         # model
         mname = model_name_for(step)
         model = models.get(mname)
@@ -287,51 +360,66 @@ def _check_steps(ctx: _Ctx, parts: _Parts, templates: Templates) -> dict[str, St
         elif model.provider in registry:
             provider = registry.get(model.provider)
             if step.kind not in provider.kinds:
-                ctx.add((*base, "kind") if step.model is None else (*base, "model"),
-                        f"model '{mname}' ({model.provider}) has no {step.kind} models",
-                        hint=f"provider '{model.provider}' offers: {', '.join(provider.kinds)}",
-                        value=True)
+                ctx.add(
+                    (*base, "kind") if step.model is None else (*base, "model"),
+                    f"model '{mname}' ({model.provider}) has no {step.kind} models",
+                    hint=f"provider '{model.provider}' offers: {', '.join(provider.kinds)}",
+                    value=True,
+                )
         elif mname in IMPLICIT_MODELS and mname not in parts.models:
-            ctx.add(base, f"no '{mname}' model is declared and the default provider "
-                    f"'{model.provider}' is not available",
-                    hint=f"declare models.{mname} in the chain (e.g. provider: fake)")
+            ctx.add(
+                base,
+                f"no '{mname}' model is declared and the default provider "
+                f"'{model.provider}' is not available",
+                hint=f"declare models.{mname} in the chain (e.g. provider: fake)",
+            )
         # per-item variables
         local_vars: set[str] = set()
         if step.for_each is not None:
             local_vars = {step.as_, *PER_ITEM_VARIABLES}
             if step.as_ in known_steps or step.as_ in inputs or step.as_ in RESERVED_NAMES:
-                ctx.add((*base, "as"), f"'as: {step.as_}' hides a step or input of that name",
-                        hint="choose another item name", value=True)
+                ctx.add(
+                    (*base, "as"),
+                    f"'as: {step.as_}' hides a step or input of that name",
+                    hint="choose another item name",
+                    value=True,
+                )
         elif "as" in (ctx.source.data.get("steps", {}).get(sid) or {}):
             ctx.add((*base, "as"), "'as' is only used with for_each")
         # templates
-        reads: dict[str, Location] = {}
+        reads: dict[str, tuple[Location, str]] = {}  # variable -> (first use, "prompt"|"system")
         files: list[str] = []
         refs = [("prompt", step.prompt)] + ([("system", step.system)] if step.system else [])
         for key, ref in refs:
             got = _template_vars(ctx, templates, ref, (*base, key))
             if got:
                 for n, loc in got[0].items():
-                    reads.setdefault(n, loc)
+                    reads.setdefault(n, (loc, key))
                 files += got[1]
         deps: list[str] = []
         used_inputs: list[str] = []
-        for var, loc in reads.items():
+        for var, (loc, key) in reads.items():
             if var in local_vars:
                 continue
             if var in inputs or var in parts.broken_inputs:
                 used_inputs.append(var)
             elif var == sid:
-                ctx.add((*base, "prompt"), f"step '{sid}' reads its own output", location=loc)
+                ctx.add((*base, key), f"step '{sid}' reads its own output", location=loc)
             elif var in known_steps:
                 deps.append(var)
             else:
                 close = difflib.get_close_matches(var, [*inputs, *known_steps, *local_vars], n=1)
-                hint = f"did you mean '{close[0]}'?" if close else (
-                    "declare it under 'inputs', or add a step with that id")
-                ctx.add((*base, "prompt"),
-                        f"template variable '{var}' is not provided by any input or step",
-                        hint=hint, location=loc)
+                hint = (
+                    f"did you mean '{close[0]}'?"
+                    if close
+                    else ("declare it under 'inputs', or add a step with that id")
+                )
+                ctx.add(
+                    (*base, key),
+                    f"template variable '{var}' is not provided by any input or step",
+                    hint=hint,
+                    location=loc,
+                )
         # fan-out source
         if step.for_each is not None:
             fe = _check_for_each(ctx, step, base, templates, inputs, known_steps, steps)
@@ -347,8 +435,9 @@ def _check_steps(ctx: _Ctx, parts: _Parts, templates: Templates) -> dict[str, St
                 deps.append(need)
         _check_parse(ctx, step, base)
         ordered = sorted(set(deps) & set(steps), key=list(steps).index)
-        plans[sid] = StepPlan(sid, tuple(ordered), tuple(sorted(set(used_inputs))),
-                              tuple(dict.fromkeys(files)), mname)
+        plans[sid] = StepPlan(
+            sid, tuple(ordered), tuple(sorted(set(used_inputs))), tuple(dict.fromkeys(files)), mname
+        )
     return plans
 
 
@@ -362,37 +451,56 @@ def _check_input(ctx: _Ctx, name: str, spec: InputSpec) -> None:
             ctx.add(("inputs", name, "default"), f"default does not fit: {exc}", value=True)
 
 
-def _check_for_each(ctx: _Ctx, step: StepSpec, base: tuple[Any, ...], templates: Templates,
-                    inputs: dict[str, InputSpec], known_steps: set[str],
-                    steps: dict[str, StepSpec]) -> tuple[list[str], list[str]]:
+def _check_for_each(
+    ctx: _Ctx,
+    step: StepSpec,
+    base: tuple[Any, ...],
+    templates: Templates,
+    inputs: dict[str, InputSpec],
+    known_steps: set[str],
+    steps: dict[str, StepSpec],
+) -> tuple[list[str], list[str]]:
     expr = step.for_each or ""
     path = (*base, "for_each")
     try:
         names = {u.name for u in templates.variables("{{ " + expr + " }}", ctx.source.file)}
     except jinja2.TemplateSyntaxError as exc:
-        ctx.add(path, f"for_each is not a valid expression: {exc.message}",
-                hint="e.g. for_each: plot  or  for_each: \"plot | map(attribute='place') | list\"",
-                value=True)
+        ctx.add(
+            path,
+            f"for_each is not a valid expression: {exc.message}",
+            hint="e.g. for_each: plot  or  for_each: \"plot | map(attribute='place') | list\"",
+            value=True,
+        )
         return [], []
     deps, used = [], []
     for n in sorted(names):
         if n in inputs:
             used.append(n)
-        elif n in known_steps and n != base[1]:
+        elif n == base[1]:
+            ctx.add(path, f"step '{n}' iterates over its own output", value=True)
+        elif n in known_steps:
             deps.append(n)
         else:
-            _unknown(ctx, path, "step or input", n, [*inputs, *known_steps])
+            _unknown(ctx, path, "step or input", n, sorted([*inputs, *known_steps]))
     # a bare name can be checked for being a list now; expressions are checked at run time
     if _IDENT.match(expr.strip()):
         name = expr.strip()
         if name in inputs and inputs[name].type != "list":
-            ctx.add(path, f"for_each over input '{name}' of type {inputs[name].type}, not a list",
-                    hint="declare the input with type: list", value=True)
+            ctx.add(
+                path,
+                f"for_each over input '{name}' of type {inputs[name].type}, not a list",
+                hint="declare the input with type: list",
+                value=True,
+            )
         elif name in steps and output_shape(steps[name]) not in ("list", "any"):
-            ctx.add(path, f"for_each over step '{name}', whose output is a "
-                    f"{output_shape(steps[name])}, not a list",
-                    hint="give that step a list parser (lines, sections with multiple: true, "
-                         "regex with multiple: true, or json with an array schema)", value=True)
+            ctx.add(
+                path,
+                f"for_each over step '{name}', whose output is a "
+                f"{output_shape(steps[name])}, not a list",
+                hint="give that step a list parser (lines, sections with multiple: true, "
+                "regex with multiple: true, or json with an array schema)",
+                value=True,
+            )
     return deps, used
 
 
@@ -426,8 +534,12 @@ def _check_parse(ctx: _Ctx, step: StepSpec, base: tuple[Any, ...]) -> None:
             ctx.add((*path, "pattern"), f"invalid regular expression: {exc}", value=True)
         else:
             if not compiled.groupindex:
-                ctx.add((*path, "pattern"), "the pattern has no named groups",
-                        hint="name what you want to keep: (?P<name>...)", value=True)
+                ctx.add(
+                    (*path, "pattern"),
+                    "the pattern has no named groups",
+                    hint="name what you want to keep: (?P<name>...)",
+                    value=True,
+                )
     elif isinstance(p, JsonParse) and p.schema_ is not None:
         import jsonschema
 
@@ -444,14 +556,20 @@ def _check_parse(ctx: _Ctx, step: StepSpec, base: tuple[Any, ...]) -> None:
                 _unknown(ctx, (*path, "required"), "field", k, list(keys))
     elif isinstance(p, CustomParse) and p.name not in custom_parsers():
         known = sorted(custom_parsers())
-        ctx.add(path, f"no parser named '{p.name}' is registered",
-                hint="built-in: text, lines, json, regex, sections; register others with "
-                     "dramaturg.register_parser()" + (f"; registered: {', '.join(known)}"
-                                                      if known else ""), value=True)
+        ctx.add(
+            path,
+            f"no parser named '{p.name}' is registered",
+            hint="built-in: text, lines, json, regex, sections; register others with "
+            "dramaturg.register_parser()" + (f"; registered: {', '.join(known)}" if known else ""),
+            value=True,
+        )
 
 
 def _check_cycles(ctx: _Ctx, plans: dict[str, StepPlan]) -> None:
     g = graphs.build_graph({s: p.deps for s, p in plans.items()})
     for cycle in graphs.find_cycles(g):
-        ctx.add(("steps", cycle[0]), "dependency cycle: " + " -> ".join([*cycle, cycle[0]]),
-                hint="a step cannot depend, directly or through others, on itself")
+        ctx.add(
+            ("steps", cycle[0]),
+            "dependency cycle: " + " -> ".join([*cycle, cycle[0]]),
+            hint="a step cannot depend, directly or through others, on itself",
+        )

@@ -1,0 +1,54 @@
+"""The public API is exactly the curated names, all importable, with one root exception."""
+
+from __future__ import annotations
+
+import dramaturg
+
+EXPECTED = {
+    "Chain",
+    "ChainError",
+    "DramaturgError",
+    "FakeChatModel",
+    "FakeImageModel",
+    "ImageModel",
+    "ImageRequest",
+    "ImageResult",
+    "InputError",
+    "ModelError",
+    "ParseError",
+    "Problem",
+    "ProviderError",
+    "RunFailedError",
+    "RunResult",
+    "RunStorageError",
+    "StepResult",
+    "TemplateRenderError",
+    "Usage",
+    "__version__",
+    "load_chain",
+    "register_parser",
+}
+
+
+def test_exported_names():
+    assert set(dramaturg.__all__) == EXPECTED
+    assert dramaturg.__all__ == sorted(dramaturg.__all__)
+    for name in EXPECTED:
+        assert getattr(dramaturg, name) is not None
+
+
+def test_one_root_exception():
+    errors = [
+        getattr(dramaturg, n)
+        for n in EXPECTED
+        if isinstance(getattr(dramaturg, n), type) and issubclass(getattr(dramaturg, n), Exception)
+    ]
+    assert len(errors) == 9
+    assert all(issubclass(e, dramaturg.DramaturgError) for e in errors)
+
+
+def test_fake_chat_model_is_a_langchain_chat_model():
+    from langchain_core.language_models import BaseChatModel
+
+    assert issubclass(dramaturg.FakeChatModel, BaseChatModel)
+    assert issubclass(dramaturg.FakeImageModel, dramaturg.ImageModel)
