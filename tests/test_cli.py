@@ -207,7 +207,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_steps(project, tmp_path):
                 print("READY", flush=True)
         try:
             load_chain({str(path)!r}).run({{}}, models={{"default": fake}},
-                                          out={str(tmp_path)!r}, on_event=on_event)
+                                          out={str(tmp_path / 'out')!r}, on_event=on_event)
         except KeyboardInterrupt:
             print("INTERRUPTED", flush=True)
             sys.exit(130)
@@ -220,7 +220,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_steps(project, tmp_path):
     proc.send_signal(signal.SIGINT)
     rest = proc.communicate(timeout=20)[0]
     assert proc.returncode == 130 and "INTERRUPTED" in rest
-    run_dir = next(tmp_path.iterdir())
+    run_dir = next((tmp_path / "out").iterdir())
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
     assert manifest["steps"]["first"]["status"] == "done"

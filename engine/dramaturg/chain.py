@@ -104,7 +104,7 @@ class Chain:
         out: str | Path | None = DEFAULT_OUT,
         concurrency: int = 8,
         dry_run: bool = False,
-        retries: int = 3,
+        retries: int | None = None,
         backoff: float = 0.5,
         on_event: Callable[[Event], None] | None = None,
         text_inputs: frozenset[str] = frozenset(),

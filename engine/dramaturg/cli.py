@@ -45,7 +45,9 @@ def _err(text: str) -> None:
     from rich.markup import escape
 
     # soft_wrap: never break a file:line:col location across lines (pipes, CI logs, editors)
-    Console(stderr=True, highlight=False, soft_wrap=True).print(escape(text))
+    from .secrets import scrub
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(escape(scrub(text)))
 
 
 def _fail(exc: BaseException) -> typer.Exit:

@@ -106,9 +106,21 @@ class ModelError(DramaturgError):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, hint: str = "", transient: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        transient: bool = False,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.transient = transient
+        #: seconds the service asked us to wait (a Retry-After header), if any
+        self.retry_after = retry_after
+        #: the HTTP status, for errors from a web API
+        self.status = status
 
 
 class ProviderError(DramaturgError):

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputError
+from .errors import InputError, ModelError
 from .images import ImageModel
 from .providers import ModelConfig, get_registry
 from .spec import GenerationOptions, ModelSpec, StepSpec
@@ -47,6 +48,17 @@ def redact(options: dict[str, Any]) -> dict[str, Any]:
             "extra": {k: ("***" if _SECRET_KEY.search(k) else v) for k, v in extra.items()},
         }
     return options
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """Limits and retries for the calls to one model."""
+
+    concurrency: int | None = None
+    retries: int = 3
+    rate_limit: float | None = None
+    timeout: float | None = None
+    classify: Callable[[BaseException], ModelError | None] | None = None
 
 
 class ModelSet:
@@ -119,14 +131,30 @@ class ModelSet:
             provider=provider, model=spec.model, options=GenerationOptions.model_validate(merged)
         )
 
-    def concurrency(self, name: str) -> int | None:
+    def policy(self, name: str, default_retries: int | None = None) -> CallPolicy:
+        """How calls to a model are limited and retried: the model's settings, then the run's,
+        then its provider's defaults."""
         spec = self.specs.get(name)
         if spec is None or name in self.objects:
-            return None
-        if spec.concurrency:
-            return spec.concurrency
+            return CallPolicy(retries=3 if default_retries is None else default_retries)
         registry = get_registry()
-        return registry.get(spec.provider).concurrency if spec.provider in registry else None
+        provider = registry.get(spec.provider) if spec.provider in registry else None
+        if self.dry_run:
+            provider = registry.get("fake")
+        retries = spec.retries
+        if retries is None:
+            retries = (
+                default_retries
+                if default_retries is not None
+                else (provider.retries if provider else 3)
+            )
+        return CallPolicy(
+            concurrency=spec.concurrency or (provider.concurrency if provider else None),
+            retries=retries,
+            rate_limit=spec.rate_limit or (provider.rate_limit if provider else None),
+            timeout=spec.timeout or (provider.timeout if provider else None),
+            classify=provider.classify if provider else None,
+        )
 
     def instance(self, step: StepSpec) -> Any:
         """The model object for a step (shared by steps with the same config)."""

@@ -19,10 +19,12 @@ from . import __version__
 from .errors import DramaturgError, ModelError, ParseError, TemplateRenderError
 from .executor import Executor
 from .images import ImageModel, ImageRequest
-from .models import ModelSet
+from .models import CallPolicy, ModelSet
 from .parsers import parse
+from .providers.retry import http_error
 from .result import RunResult, StepResult, Usage
 from .rundir import RunDir
+from .secrets import scrub
 from .spec import PromptRef, StepSpec
 from .templates import render
 from .validate import Checked, model_name_for
@@ -39,18 +41,38 @@ class StepError(DramaturgError):
 @dataclass
 class RunSettings:
     concurrency: int = 8
-    #: extra tries after a transient model error (rate limit, timeout, 5xx)
-    retries: int = 3
+    #: extra tries after a transient model error (None: each model's or provider's setting)
+    retries: int | None = None
     backoff: float = 0.5
-    backoff_max: float = 30.0
+    backoff_max: float = 60.0
+
+
+class RateLimiter:
+    """Spaces call starts at least ``1 / rate`` seconds apart (exact; no polling)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
 
 
 class Limiter:
-    """A global cap on model calls in flight, and one per model."""
+    """A global cap on model calls in flight, and per model a cap and a rate limit."""
 
-    def __init__(self, total: int, per_model: dict[str, int | None]) -> None:
+    def __init__(self, total: int, policies: dict[str, CallPolicy]) -> None:
         self.total = asyncio.Semaphore(max(1, total))
-        self.models = {n: asyncio.Semaphore(c) for n, c in per_model.items() if c}
+        self.models = {
+            n: asyncio.Semaphore(p.concurrency) for n, p in policies.items() if p.concurrency
+        }
+        self.rates = {n: RateLimiter(p.rate_limit) for n, p in policies.items() if p.rate_limit}
 
     @contextlib.asynccontextmanager
     async def slot(self, model: str) -> AsyncIterator[None]:
@@ -59,6 +81,9 @@ class Limiter:
             if sem is not None:  # wait for the model first, so waiting holds no global slot
                 await stack.enter_async_context(sem)
             await stack.enter_async_context(self.total)
+            rate = self.rates.get(model)
+            if rate is not None:
+                await rate.wait()
             yield
 
 
@@ -74,18 +99,24 @@ def _text_of(content: Any) -> str:
     return str(content)
 
 
-def _classify(exc: BaseException) -> ModelError:
+def _classify(
+    exc: BaseException, provider: Callable[[BaseException], ModelError | None] | None = None
+) -> ModelError:
     if isinstance(exc, ModelError):
         return exc
+    if provider is not None:
+        known = provider(exc)
+        if known is not None:
+            return known
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return ModelError("model call timed out", transient=True)
     if isinstance(exc, (ConnectionError, OSError)):
         return ModelError(f"connection failed: {exc}", transient=True)
-    status = getattr(exc, "status_code", None) or getattr(
-        getattr(exc, "response", None), "status_code", None
-    )
-    if status in (408, 409, 425, 429) or (isinstance(status, int) and status >= 500):
-        return ModelError(f"model call failed ({status}): {exc}", transient=True)
+    response = getattr(exc, "response", None)
+    status = getattr(exc, "status_code", None) or getattr(response, "status_code", None)
+    if isinstance(status, int):
+        headers = getattr(exc, "headers", None) or getattr(response, "headers", None) or {}
+        return http_error("model service", status, f"{type(exc).__name__}: {exc}", headers)
     return ModelError(f"model call failed: {type(exc).__name__}: {exc}")
 
 
@@ -114,7 +145,8 @@ class Runner:
         self.chain_hash = chain_hash
         used = {model_name_for(s) for s in self.spec.steps.values()}
         self.used_models = used
-        self.limiter = Limiter(settings.concurrency, {n: models.concurrency(n) for n in used})
+        self.policies = {n: models.policy(n, settings.retries) for n in used}
+        self.limiter = Limiter(settings.concurrency, self.policies)
         self.results = {sid: StepResult(sid) for sid in self.spec.steps}
         self.status = "running"
         self.started = time.time()
@@ -249,7 +281,7 @@ class Runner:
         except Exception as exc:
             r.status, r.ended = "failed", time.time()
             r.error_type = type(exc).__name__
-            r.error = (
+            r.error = scrub(
                 str(exc)
                 if isinstance(exc, DramaturgError)
                 else f"internal error: {type(exc).__name__}: {exc}"
@@ -361,7 +393,8 @@ class Runner:
         """Call the model with retries on transient errors, under the concurrency limits."""
         r = self.results[sid]
         name = model_name_for(spec)
-        timeout = self.models.config(spec).options.timeout
+        policy = self.policies[name]
+        timeout = self.models.config(spec).options.timeout or policy.timeout
         tries = 0
         while True:
             tries += 1
@@ -373,20 +406,27 @@ class Runner:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                err = _classify(exc)
-                if not err.transient or tries > self.settings.retries:
+                err = _classify(exc, policy.classify)
+                if not err.transient or tries > policy.retries:
                     if err.transient:
                         raise ModelError(
-                            f"{err.message} (gave up after {tries} tries)", hint=err.hint
+                            f"{err.message} (gave up after {tries} tries)",
+                            hint=err.hint,
+                            status=err.status,
                         ) from exc
                     raise err from exc
                 delay = min(self.settings.backoff_max, self.settings.backoff * 2 ** (tries - 1))
-                retry_after = getattr(exc, "retry_after", None)
+                retry_after = err.retry_after
                 if isinstance(retry_after, (int, float)):
                     delay = max(delay, float(retry_after))
                 delay *= 1 + random.random() * 0.25
                 self.emit(
-                    "retry", step=sid, item=item, attempt=tries, error=err.message, delay=delay
+                    "retry",
+                    step=sid,
+                    item=item,
+                    attempt=tries,
+                    error=scrub(err.message),
+                    delay=delay,
                 )
                 await asyncio.sleep(delay)
 

@@ -118,6 +118,12 @@ class ModelSpec(GenerationOptions):
     concurrency: int | None = Field(
         None, ge=1, description="Calls in flight to this model at most."
     )
+    retries: int | None = Field(
+        None, ge=0, le=20, description="Extra tries after a transient error (rate limit, 5xx)."
+    )
+    rate_limit: float | None = Field(
+        None, gt=0, description="Requests per second at most to this model."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -129,7 +135,10 @@ class ModelSpec(GenerationOptions):
 
     def options(self) -> GenerationOptions:
         return GenerationOptions.model_validate(
-            self.model_dump(exclude={"provider", "model", "concurrency"}, exclude_unset=True)
+            self.model_dump(
+                exclude={"provider", "model", "concurrency", "retries", "rate_limit"},
+                exclude_unset=True,
+            )
         )
 
     @property

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ProviderError
+from ..errors import ModelError, ProviderError
 from ..spec import GenerationOptions
 
 if TYPE_CHECKING:
@@ -56,6 +56,14 @@ class Provider:
     install_hint: str = ""
     #: default cap on calls in flight to one model of this provider
     concurrency: int | None = None
+    #: default extra tries after a transient error
+    retries: int = 3
+    #: default requests per second at most (None: no limit)
+    rate_limit: float | None = None
+    #: default seconds per call (None: no limit)
+    timeout: float | None = None
+    #: turn a provider-specific exception into a ModelError (transient or not); None: unknown
+    classify: Callable[[BaseException], ModelError | None] | None = None
 
     @property
     def kinds(self) -> tuple[str, ...]:
