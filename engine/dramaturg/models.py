@@ -102,6 +102,7 @@ class ModelSet:
                     f"model or an ImageModel, got {type(value).__name__}"
                 )
         self._instances: dict[str, Any] = {}
+        self._configs: dict[int, ModelConfig] = {}
         self._fakes: dict[str, Any] = {}
 
     def check_providers(self, used: set[str]) -> None:
@@ -120,6 +121,13 @@ class ModelSet:
                 )
 
     def config(self, step: StepSpec) -> ModelConfig:
+        cached = self._configs.get(id(step))
+        if cached is not None:
+            return cached
+        self._configs[id(step)] = config = self._config(step)
+        return config
+
+    def _config(self, step: StepSpec) -> ModelConfig:
         name = model_name_for(step)
         spec = self.specs[name]
         merged = {

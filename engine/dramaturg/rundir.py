@@ -83,7 +83,8 @@ class RunDir:
         return f"prompts/{step}.txt" if item is None else f"prompts/{step}/{item}.txt"
 
     # -- atomic writes -----------------------------------------------------------------------
-    def write_bytes(self, rel: str, data: bytes) -> Path:
+    def write_bytes(self, rel: str, data: bytes, *, durable: bool = True) -> Path:
+        """Write atomically. ``durable`` also fsyncs (survives a power cut, not only a crash)."""
         target = self.path(rel)
         tmp = None
         try:
@@ -91,8 +92,9 @@ class RunDir:
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+                if durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
             os.replace(tmp, target)
             tmp = None
         except OSError as exc:
@@ -106,11 +108,11 @@ class RunDir:
                     os.unlink(tmp)
         return target
 
-    def write_text(self, rel: str, text: str) -> Path:
-        return self.write_bytes(rel, text.encode("utf-8"))
+    def write_text(self, rel: str, text: str, *, durable: bool = True) -> Path:
+        return self.write_bytes(rel, text.encode("utf-8"), durable=durable)
 
-    def write_json(self, rel: str, data: Any) -> Path:
-        return self.write_text(rel, to_json(data))
+    def write_json(self, rel: str, data: Any, *, durable: bool = True) -> Path:
+        return self.write_text(rel, to_json(data), durable=durable)
 
     def read_json(self, rel: str) -> Any:
         return json.loads(self.path(rel).read_text(encoding="utf-8"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import time
 from collections.abc import AsyncIterator, Callable
@@ -151,9 +152,9 @@ class Runner:
         self.status = "running"
         self.started = time.time()
         self.ended: float | None = None
-        self._compiled: dict[tuple[str, str], Any] = {}
+        self._compiled = checked.compiled  # shared by every run of the chain
         self._last_flush = 0.0
-        self._flush_pending = False
+        self._flush_interval = 0.2
 
     # -- events and the manifest -------------------------------------------------------------
     def emit(self, event: str, **data: Any) -> None:
@@ -206,15 +207,23 @@ class Runner:
         }
 
     def flush(self, force: bool = False) -> None:
-        """Write the manifest; at most every 0.2 s unless forced (a final flush always runs)."""
+        """Write the manifest unless forced (a final flush always runs) at most every 0.2 s and
+        every 10x the last write's duration, so that rewriting it stays under ~10 % of the run
+        however many steps the manifest lists."""
         if self.rundir is None:
             return
-        now = time.monotonic()
-        if not force and now - self._last_flush < 0.2:
+        start = time.monotonic()
+        if not force and start - self._last_flush < self._flush_interval:
             self._flush_pending = True
             return
-        self._last_flush, self._flush_pending = now, False
-        self.rundir.write_json("manifest.json", self.manifest())
+        # in-progress manifests are compact and not fsynced; the final one is pretty and durable
+        data = self.manifest()
+        if force:
+            self.rundir.write_json("manifest.json", data)
+        else:
+            self.rundir.write_text("manifest.json", json.dumps(data, default=str), durable=False)
+        self._last_flush = end = time.monotonic()
+        self._flush_interval = max(0.2, 10 * (end - start))
 
     # -- running -----------------------------------------------------------------------------
     async def run(self) -> RunResult:
@@ -382,7 +391,7 @@ class Runner:
         system = self._render(sid, "system", spec.system, context) if spec.system else ""
         if self.rundir is not None:
             sent = f"=== system ===\n{system}\n=== prompt ===\n{prompt}\n" if system else prompt
-            self.rundir.write_text(RunDir.prompt_file(sid, item), sent)
+            self.rundir.write_text(RunDir.prompt_file(sid, item), sent, durable=False)
         if spec.kind == "image":
             return await self._image(sid, spec, prompt, item)
         return await self._text(sid, spec, prompt, system, item)
@@ -478,6 +487,7 @@ class Runner:
                         "raw": raw,
                         "attempts": attempt + 1,
                     },
+                    durable=False,  # the step's own file (fsynced) holds every item too
                 )
             return value
         assert last is not None
@@ -523,5 +533,6 @@ class Runner:
             self.rundir.write_json(
                 RunDir.step_file(sid, item),
                 {"step": sid, "item": item, "status": "done", "output": out},
+                durable=False,
             )
         return out

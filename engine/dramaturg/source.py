@@ -89,7 +89,7 @@ def read_text(path: Path) -> str:
 
 def load_yaml(text: str, file: str) -> Source:
     """Parse one YAML document with positions. Raises ChainError on any syntax problem."""
-    loader = yaml.SafeLoader(text)
+    loader = (yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         src = Source(file=file, data=None, text=text)
@@ -114,7 +114,7 @@ def load_yaml(text: str, file: str) -> Source:
 
 
 class _Builder:
-    def __init__(self, loader: yaml.SafeLoader, src: Source) -> None:
+    def __init__(self, loader: yaml.SafeLoader | yaml.CSafeLoader, src: Source) -> None:
         self.loader = loader
         self.src = src
         self.count = 0

@@ -86,6 +86,8 @@ class Checked:
     prompt_dirs: list[Path]
     #: (step, "prompt"|"system") -> line offset of an inline template in the chain file
     inline_offsets: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: compiled templates, filled by runs (compiling is a large share of engine overhead)
+    compiled: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
 def model_name_for(step: StepSpec) -> str:
@@ -332,6 +334,7 @@ def _check_steps(ctx: _Ctx, parts: _Parts, templates: Templates) -> dict[str, St
     models = resolved_models(parts.models)
     registry = get_registry()
     plans: dict[str, StepPlan] = {}
+    order = {sid: i for i, sid in enumerate(steps)}
 
     for name, spec in inputs.items():
         _check_input(ctx, name, spec)
@@ -434,7 +437,7 @@ def _check_steps(ctx: _Ctx, parts: _Parts, templates: Templates) -> dict[str, St
             elif need not in deps:
                 deps.append(need)
         _check_parse(ctx, step, base)
-        ordered = sorted(set(deps) & set(steps), key=list(steps).index)
+        ordered = sorted({d for d in deps if d in order}, key=order.__getitem__)
         plans[sid] = StepPlan(
             sid, tuple(ordered), tuple(sorted(set(used_inputs))), tuple(dict.fromkeys(files)), mname
         )
