@@ -207,7 +207,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_steps(project, tmp_path):
                 print("READY", flush=True)
         try:
             load_chain({str(path)!r}).run({{}}, models={{"default": fake}},
-                                          out={str(tmp_path / 'out')!r}, on_event=on_event)
+                                          out={str(tmp_path / "out")!r}, on_event=on_event)
         except KeyboardInterrupt:
             print("INTERRUPTED", flush=True)
             sys.exit(130)
@@ -259,3 +259,19 @@ def test_cli_ctrl_c_exits_130_and_says_where_the_work_is(tmp_path):
     assert "Traceback" not in err
     run_dir = next((tmp_path / "out").iterdir())
     assert json.loads((run_dir / "steps/first.json").read_text())["status"] == "done"
+
+
+def test_models_lists_providers_and_never_prints_keys(monkeypatch):
+    secret = "co-SECRET-KEY-0123456789"
+    monkeypatch.setenv("COHERE_API_KEY", secret)
+    monkeypatch.delenv("STABILITY_API_KEY", raising=False)
+    monkeypatch.setenv("COLUMNS", "250")
+    r = invoke("models")
+    assert r.exit_code == 0
+    rows = {line.split()[0]: line for line in r.output.splitlines()[1:] if line.strip()}
+    for name in ("local", "cohere", "langchain", "fake", "stability", "diffusers", "sketch"):
+        assert name in rows, r.output
+    assert "(default)" in rows["local"] and "(default)" in rows["sketch"]
+    assert " set " in rows["cohere"] and "command-a-03-2025" in rows["cohere"]
+    assert "not set (STABILITY_API_KEY)" in rows["stability"]
+    assert secret not in r.output

@@ -182,6 +182,37 @@ def graph(
 
 
 @app.command()
+def models() -> None:
+    """List model providers: installed or not, API key set or not (never shown), defaults.
+
+    [dim]Use one with --model NAME=PROVIDER[:MODEL], e.g. --model default=cohere.[/dim]
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from .providers import get_registry
+    from .validate import IMPLICIT_MODELS
+
+    defaults = {m.provider for m in IMPLICIT_MODELS.values()}
+    table = Table(box=None, pad_edge=False)
+    for col in ("provider", "kinds", "installed", "key", "default model", "description"):
+        table.add_column(col, overflow="fold")
+    for p in get_registry().providers():
+        installed = "yes" if p.installed() else f"no: {p.install_hint or 'missing packages'}"
+        key_set = p.key_is_set()
+        key = (
+            "-"
+            if key_set is None
+            else ("set" if key_set else f"not set ({' or '.join(p.env_keys)})")
+        )
+        name = p.name + (" (default)" if p.name in defaults else "")
+        table.add_row(
+            name, ", ".join(p.kinds), installed, key, p.default_model or "-", p.description
+        )
+    Console().print(table)
+
+
+@app.command()
 def schema() -> None:
     """Print the chain file format as JSON Schema (for editor autocompletion)."""
     import json

@@ -113,6 +113,9 @@ def _classify(
         return ModelError("model call timed out", transient=True)
     if isinstance(exc, (ConnectionError, OSError)):
         return ModelError(f"connection failed: {exc}", transient=True)
+    name = type(exc).__name__
+    if any(w in name for w in ("Timeout", "Connection", "ServiceUnavailable", "Overloaded")):
+        return ModelError(f"model call failed: {name}: {exc}", transient=True)
     response = getattr(exc, "response", None)
     status = getattr(exc, "status_code", None) or getattr(response, "status_code", None)
     if isinstance(status, int):
