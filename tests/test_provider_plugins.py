@@ -1,0 +1,56 @@
+"""Third-party providers register through the `dramaturg.providers` entry point, the same hook
+as the built-ins; a broken plugin is reported without breaking the engine."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from dramaturg.providers import registry as registry_module
+
+
+@pytest.fixture
+def plugin_site(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """An installed distribution (dist-info + module) that declares provider entry points."""
+    (tmp_path / "acme_models.py").write_text(textwrap.dedent("""
+        from dramaturg.providers import Provider
+
+        def echo_text(config):
+            from dramaturg import FakeChatModel
+            return FakeChatModel(responses={"a": "from acme " + (config.model or "")})
+
+        def register(add):
+            add(Provider(name="acme", description="Acme echo", text=echo_text,
+                         default_model="echo-1"))
+
+        def broken(add):
+            raise RuntimeError("acme plugin is broken")
+    """))
+    dist = tmp_path / "acme_models-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-models\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[dramaturg.providers]\nacme = acme_models:register\nbroken = acme_models:broken\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry_module, "_REGISTRY", None)
+    yield
+    sys.modules.pop("acme_models", None)
+    registry_module._REGISTRY = None
+
+
+def test_entry_point_provider_is_usable_and_broken_plugin_warns(plugin_site, project, tmp_path):
+    from dramaturg import load_chain
+
+    with pytest.warns(UserWarning, match="'broken' failed to load: acme plugin is broken"):
+        reg = registry_module.get_registry()
+    assert "acme" in reg.names() and "local" in reg.names()  # built-ins still there
+    path = project("""
+    name: plug
+    models: {default: "acme:echo-1"}
+    steps:
+      a: {prompt: {text: "hi"}}
+    """)
+    result = load_chain(path).run({}, out=tmp_path / "out")
+    assert result["a"] == "from acme echo-1"
