@@ -137,4 +137,7 @@ class Chain:
             RunSettings(concurrency=concurrency, retries=retries, backoff=backoff),
             on_event,
         )
-        return await runner.run()
+        try:
+            return await runner.run()
+        finally:  # in this event loop, while its connections can still be closed cleanly
+            await model_set.aclose()

@@ -8,6 +8,7 @@ or an :class:`~dramaturg.images.ImageModel`). A step's ``options`` are merged ov
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -178,6 +179,15 @@ class ModelSet:
             else:
                 self._instances[key] = registry.text_model(config)
         return self._instances[key]
+
+    async def aclose(self) -> None:
+        """Close the models this set created (e.g. their HTTP clients); objects passed in by
+        the caller are the caller's to close."""
+        for model in self._instances.values():
+            close = getattr(model, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
 
     def public(self, used: set[str]) -> dict[str, Any]:
         """Resolved model configs for the manifest: no secrets, objects by class name."""

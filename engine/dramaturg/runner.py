@@ -531,6 +531,7 @@ class Runner:
             "mime": result.mime,
             "filtered": result.filtered,
             "model": getattr(model, "name", type(model).__name__),
+            "metadata": result.metadata,
         }
         if item is not None and self.rundir is not None:
             self.rundir.write_json(
