@@ -1,0 +1,472 @@
+"""The ``cohere`` text provider: Cohere chat models (v2 API) through ``langchain-cohere``.
+
+The key comes from ``COHERE_API_KEY`` (or ``CO_API_KEY``). ``cohere`` and ``langchain_cohere``
+are imported only when a model is built (importing this module loads neither).
+
+The engine owns retrying: the Cohere SDK's own retries (twice by default on 429/408/409/5xx) are
+turned off on every request (``request_options={"max_retries": 0}``), and :func:`classify` turns
+the SDK's errors into :class:`~dramaturg.errors.ModelError` (429 and 5xx transient, with the
+``Retry-After`` delay; a rejected key permanent, naming the variable), so the engine's policy
+(per-model ``retries``, backoff, ``Retry-After``) is the only one.
+
+Options: ``temperature``, ``max_tokens``, ``top_p`` (Cohere's ``p``), ``top_k`` (``k``),
+``seed``, ``frequency_penalty``, ``presence_penalty``, ``stop`` and ``timeout`` (seconds per
+HTTP request; default 120). ``repeat_penalty`` has no Cohere equivalent and is ignored.
+``options.extra`` may hold ``base_url``, ``preamble`` and ``user_agent`` (model settings) and any
+other parameter of Cohere's v2 chat request (``safety_mode``, ``thinking``, ``priority``,
+``logprobs``, ``citation_options``, ...); other keys (e.g. a local model's ``n_ctx`` kept by a
+``--model NAME=cohere`` override) are ignored.
+
+Per-call metadata understood (``config={"metadata": {...}}`` on ``invoke``/``ainvoke``):
+
+* ``dramaturg_parse = {"type": "json", "schema": {...}}``: ask for JSON constrained by the
+  schema (``response_format={"type": "json_object", "json_schema": ...}``); without a schema,
+  for any JSON object.
+* ``dramaturg_seed = 7``: the sampling seed for this call, instead of the ``seed`` option.
+
+A successful response whose body is not the JSON a chat response is made of (an HTML page from a
+proxy, an object without ``message``, ...) becomes a permanent ModelError saying so, checked on
+the raw body before the SDK and langchain-cohere read it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+import ssl
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Self
+
+from dramaturg.errors import ModelError, ProviderError
+from dramaturg.providers.retry import http_error
+
+if TYPE_CHECKING:
+    import httpx
+    from langchain_core.language_models import BaseChatModel
+
+    from dramaturg.providers.registry import ModelConfig
+
+SERVICE = "Cohere"
+DEFAULT_MODEL = "command-a-03-2025"
+#: environment variables holding the key, first set one wins
+KEY_ENVS = ("COHERE_API_KEY", "CO_API_KEY")
+KEY_ENV_HINT = "COHERE_API_KEY (or CO_API_KEY)"
+#: seconds per HTTP request unless the model's ``timeout`` option says otherwise
+DEFAULT_TIMEOUT = 120.0
+#: our option name -> Cohere's request parameter
+OPTION_PARAMS = {
+    "temperature": "temperature",
+    "max_tokens": "max_tokens",
+    "top_p": "p",
+    "top_k": "k",
+    "seed": "seed",
+    "frequency_penalty": "frequency_penalty",
+    "presence_penalty": "presence_penalty",
+}
+#: ``options.extra`` keys that are settings of the model object rather than request parameters
+MODEL_SETTINGS = ("base_url", "preamble", "user_agent")
+#: request parameters set by the engine or the adapter, never from ``options.extra``
+RESERVED_PARAMS = frozenset({"self", "model", "messages", "stop_sequences", "request_options"})
+
+
+def api_key() -> str | None:
+    """The Cohere key from the environment (``COHERE_API_KEY``, then ``CO_API_KEY``)."""
+    for name in KEY_ENVS:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def _missing_key() -> ProviderError:
+    return ProviderError(
+        "the cohere provider needs an API key: set the environment variable COHERE_API_KEY "
+        "(or CO_API_KEY)",
+        hint="export COHERE_API_KEY=... (https://dashboard.cohere.com/api-keys); or run "
+        "without a key: --dry-run (fake models) or the default local model (provider: local)",
+    )
+
+
+# -- checking response bodies ------------------------------------------------------------------
+def _malformed(status: int | None, problem: str, body: bytes | str | None = None) -> ModelError:
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    start = " ".join((body or "").split())[:120]
+    shown = f"; the body starts with {start!r}" if start else "; the body is empty"
+    return ModelError(
+        f"{SERVICE} returned a malformed response (HTTP {status}): {problem}{shown}",
+        hint="a proxy or a wrong base_url can cause this; otherwise it is on Cohere's side "
+        "(retrying the same request will not help)",
+        status=status,
+    )
+
+
+def chat_body_problem(data: Any) -> str | None:
+    """What is wrong with a decoded v2 chat response body, or None if langchain-cohere can read it.
+
+    Checks exactly what ``ChatCohere`` relies on: ``message`` is an object, its ``content`` and
+    ``tool_calls`` are lists of objects, and ``usage`` (when present) carries ``tokens``.
+    """
+    if not isinstance(data, dict):
+        return f"expected a JSON object, got {type(data).__name__}"
+    message = data.get("message")
+    if not isinstance(message, dict):
+        return "it has no 'message' object"
+    content = message.get("content")
+    if content is not None and not (
+        isinstance(content, list)
+        and all(isinstance(c, dict) and isinstance(c.get("type"), str) for c in content)
+    ):
+        return "'message.content' is not a list of content blocks"
+    calls = message.get("tool_calls")
+    if calls is not None and not (
+        isinstance(calls, list) and all(isinstance(c, dict) for c in calls)
+    ):
+        return "'message.tool_calls' is not a list of objects"
+    usage = data.get("usage")
+    if usage is not None:
+        tokens = usage.get("tokens") if isinstance(usage, dict) else None
+        if not isinstance(tokens, dict) or not all(
+            isinstance(tokens.get(k), (int, float, type(None)))
+            for k in ("input_tokens", "output_tokens")
+        ):
+            return "'usage' has no 'tokens' counts"
+    return None
+
+
+def _is_chat_reply(response: httpx.Response) -> bool:
+    """A successful, non-streaming answer to a v2 chat request (the bodies worth checking)."""
+    if not 200 <= response.status_code < 300:
+        return False
+    if not response.request.url.path.rstrip("/").endswith("/v2/chat"):
+        return False
+    if "event-stream" in response.headers.get("content-type", ""):
+        return False
+    try:
+        sent = json.loads(response.request.content or b"{}")
+    except ValueError:
+        return True
+    return not (isinstance(sent, dict) and sent.get("stream") is True)
+
+
+def check_chat_body(response: httpx.Response) -> None:
+    """Raise a permanent ModelError if ``response`` (already read) is no chat response."""
+    if not _is_chat_reply(response):
+        return
+    try:
+        data = json.loads(response.content)
+    except ValueError:
+        raise _malformed(response.status_code, "the body is not JSON", response.content) from None
+    problem = chat_body_problem(data)
+    if problem:
+        raise _malformed(response.status_code, problem, response.content)
+
+
+def _check_sync(response: httpx.Response) -> None:
+    if _is_chat_reply(response):
+        response.read()
+        check_chat_body(response)
+
+
+async def _check_async(response: httpx.Response) -> None:
+    if _is_chat_reply(response):
+        await response.aread()
+        check_chat_body(response)
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client (building one costs ~50 ms: the CA bundle is parsed)."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
+# -- the LangChain model -----------------------------------------------------------------------
+@functools.cache
+def request_params() -> frozenset[str]:
+    """The parameters of the installed Cohere SDK's v2 chat request."""
+    from cohere.v2.client import AsyncV2Client
+
+    return frozenset(inspect.signature(AsyncV2Client.chat).parameters) - RESERVED_PARAMS
+
+
+@functools.cache
+def chat_model_class() -> type[BaseChatModel]:
+    """``DramaturgChatCohere``: ``ChatCohere`` with the engine's needs (built on first use)."""
+    import cohere
+    import httpx
+    from langchain_cohere import ChatCohere
+    from langchain_core.callbacks import (
+        AsyncCallbackManagerForLLMRun,
+        CallbackManagerForLLMRun,
+    )
+    from langchain_core.messages import BaseMessage
+    from langchain_core.outputs import ChatGenerationChunk, ChatResult
+    from pydantic import Field, SecretStr, model_validator
+
+    class DramaturgChatCohere(ChatCohere):
+        """``ChatCohere`` (v2 API) that never retries on its own, sends every sampling option,
+        follows the engine's per-call metadata and rejects malformed response bodies clearly.
+
+        ``ChatCohere`` ignores unknown constructor arguments (``max_tokens=`` is silently
+        dropped), so the options it lacks are fields here and go into every request.
+        """
+
+        max_tokens: int | None = None
+        p: float | None = None
+        k: int | None = None
+        seed: int | None = None
+        frequency_penalty: float | None = None
+        presence_penalty: float | None = None
+        #: further v2 chat request parameters sent on every call (safety_mode, thinking, ...)
+        request_params: dict[str, Any] = Field(default_factory=dict)
+        #: the Cohere SDK's own retries per request; 0 leaves retrying to the engine
+        max_retries: int = 0
+
+        @model_validator(mode="after")
+        def validate_environment(self) -> Self:
+            """Build the SDK clients (replaces ChatCohere's validator of the same name).
+
+            Same settings as ChatCohere's (key, timeout, client name, base URL), on httpx
+            clients that check response bodies; and never the network call ChatCohere makes
+            to find a default model when ``model`` is empty.
+            """
+            secret = self.cohere_api_key
+            key = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+            key = key or api_key() or ""
+            if not self.model:
+                self.model = DEFAULT_MODEL
+            timeout = self.timeout_seconds
+            common: dict[str, Any] = {
+                "api_key": key,
+                "timeout": timeout,
+                "client_name": self.user_agent,
+                "base_url": self.base_url,
+            }
+            self.client = cohere.Client(
+                **common,
+                httpx_client=httpx.Client(
+                    timeout=timeout,
+                    verify=_ssl_context(),
+                    follow_redirects=True,
+                    event_hooks={"response": [_check_sync]},
+                ),
+            )
+            self.async_client = cohere.AsyncClient(
+                **common,
+                httpx_client=httpx.AsyncClient(
+                    timeout=timeout,
+                    verify=_ssl_context(),
+                    follow_redirects=True,
+                    event_hooks={"response": [_check_async]},
+                ),
+            )
+            return self
+
+        @property
+        def _default_params(self) -> dict[str, Any]:
+            # ChatCohere spreads these *and* the call's kwargs into one request, so a key in
+            # both fails ("multiple values"); only the fixed ones stay here, the rest are
+            # merged per call by _call_kwargs (call kwargs winning).
+            params = {"model": self.model_name, "preamble": self.preamble}
+            return {k: v for k, v in params.items() if v is not None}
+
+        @property
+        def _identifying_params(self) -> dict[str, Any]:
+            return {**self._default_params, **self._sampling_params(), **self.request_params}
+
+        def _sampling_params(self) -> dict[str, Any]:
+            names = ("temperature", *(p for p in OPTION_PARAMS.values() if p != "temperature"))
+            values = {name: getattr(self, name) for name in names}
+            return {k: v for k, v in values.items() if v is not None}
+
+        def _call_kwargs(self, metadata: Mapping[str, Any] | None, kwargs: dict[str, Any]) -> Any:
+            params: dict[str, Any] = {**self._sampling_params(), **self.request_params}
+            meta = metadata or {}
+            seed = meta.get("dramaturg_seed")
+            if isinstance(seed, int) and not isinstance(seed, bool):
+                params["seed"] = seed
+            parse = meta.get("dramaturg_parse")
+            if isinstance(parse, dict) and parse.get("type") == "json":
+                schema = parse.get("schema")
+                params["response_format"] = (
+                    {"type": "json_object", "json_schema": schema}
+                    if schema
+                    else {"type": "json_object"}
+                )
+            params.update(kwargs)
+            params["request_options"] = {
+                "max_retries": self.max_retries,
+                **(kwargs.get("request_options") or {}),
+            }
+            return params
+
+        def _generate(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: CallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> ChatResult:
+            meta = run_manager.metadata if run_manager else None
+            return super()._generate(
+                messages,
+                stop=self.stop if stop is None else stop,
+                run_manager=run_manager,
+                **self._call_kwargs(meta, kwargs),
+            )
+
+        async def _agenerate(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: AsyncCallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> ChatResult:
+            meta = run_manager.metadata if run_manager else None
+            return await super()._agenerate(
+                messages,
+                stop=self.stop if stop is None else stop,
+                run_manager=run_manager,
+                **self._call_kwargs(meta, kwargs),
+            )
+
+        def _stream(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: CallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> Iterator[ChatGenerationChunk]:
+            meta = run_manager.metadata if run_manager else None
+            yield from super()._stream(
+                messages,
+                stop=self.stop if stop is None else stop,
+                run_manager=run_manager,
+                **self._call_kwargs(meta, kwargs),
+            )
+
+        async def _astream(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: AsyncCallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> AsyncIterator[ChatGenerationChunk]:
+            meta = run_manager.metadata if run_manager else None
+            async for chunk in super()._astream(
+                messages,
+                stop=self.stop if stop is None else stop,
+                run_manager=run_manager,
+                **self._call_kwargs(meta, kwargs),
+            ):
+                yield chunk
+
+    return DramaturgChatCohere
+
+
+def cohere_text(config: ModelConfig) -> BaseChatModel:
+    """The ``cohere`` provider's text factory: ``cohere`` / ``cohere:<model>``."""
+    key = api_key()
+    if key is None:
+        raise _missing_key()
+    from pydantic import ValidationError
+
+    opts = config.options
+    fields: dict[str, Any] = {
+        "model": config.model or DEFAULT_MODEL,
+        "cohere_api_key": key,
+        "timeout_seconds": opts.timeout or DEFAULT_TIMEOUT,
+    }
+    for option, param in OPTION_PARAMS.items():
+        value = getattr(opts, option)
+        if value is not None:
+            fields[param] = value
+    if opts.stop:
+        fields["stop"] = list(opts.stop)
+    extra = dict(opts.extra)
+    for name in MODEL_SETTINGS:
+        if name in extra:
+            fields[name] = extra.pop(name)
+    cls = chat_model_class()
+    known = request_params()
+    fields["request_params"] = {k: v for k, v in extra.items() if k in known}
+    try:
+        return cls(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'model'}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+        raise ProviderError(
+            f"invalid options for the cohere provider: {problems}",
+            hint="check the model's options and options.extra in the chain file",
+        ) from None
+
+
+# -- errors --------------------------------------------------------------------------------------
+def _detail(body: Any) -> str:
+    """Cohere's error message from an error body (``{"message": ...}``), else the body."""
+    if isinstance(body, dict):
+        for name in ("message", "detail", "error"):
+            if body.get(name):
+                return str(body[name])
+        return json.dumps(body, default=str)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    return " ".join(str(body if body is not None else "").split()) or "no details"
+
+
+def _api_error_class() -> type[BaseException] | None:
+    """The Cohere SDK's base HTTP error class (None when the SDK is not installed)."""
+    try:
+        from cohere.core.api_error import ApiError
+    except ImportError:  # then none of its errors can occur
+        return None
+    return ApiError
+
+
+def classify(exc: BaseException) -> ModelError | None:
+    """A ModelError for an exception from the Cohere SDK or its HTTP layer; None if unknown."""
+    if isinstance(exc, ModelError):
+        return exc
+    api_error = _api_error_class()
+    if api_error is not None and isinstance(exc, api_error):
+        status: int | None = getattr(exc, "status_code", None)
+        headers = {str(k).lower(): v for k, v in (getattr(exc, "headers", None) or {}).items()}
+        body = getattr(exc, "body", None)
+        if status is None:
+            return ModelError(f"{SERVICE} client error: {_detail(body)}")
+        if 200 <= status < 300:  # the SDK could not decode a successful response
+            return _malformed(status, "the body is not a chat response", _detail(body))
+        if status == 498:  # Cohere's "invalid token"
+            return ModelError(
+                f"{SERVICE} rejected the API key (498): {_detail(body)[:300]}",
+                hint=f"set a valid key in the environment variable {KEY_ENV_HINT}",
+                status=status,
+            )
+        return http_error(SERVICE, status, _detail(body), headers, key_env=KEY_ENV_HINT)
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - httpx is a dependency
+        return None
+    if isinstance(exc, httpx.TimeoutException):
+        return ModelError(
+            f"{SERVICE} did not answer in time ({type(exc).__name__})",
+            hint="raise the model's timeout option if long answers are expected",
+            transient=True,
+        )
+    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError)):
+        return ModelError(
+            f"cannot send the request to {SERVICE}: {exc}", hint="check base_url if you set one"
+        )
+    if isinstance(exc, httpx.TransportError):  # connect/read/write errors, proxies, protocol
+        return ModelError(
+            f"connection to {SERVICE} failed: {type(exc).__name__}: {exc}", transient=True
+        )
+    if isinstance(exc, httpx.DecodingError):
+        return _malformed(None, f"the body cannot be decoded ({exc})")
+    return None
