@@ -8,6 +8,8 @@ EXPECTED = {
     "Chain",
     "ChainError",
     "DramaturgError",
+    "ExportContext",
+    "ExportError",
     "FakeChatModel",
     "FakeImageModel",
     "ImageModel",
@@ -26,6 +28,8 @@ EXPECTED = {
     "Usage",
     "__version__",
     "load_chain",
+    "load_run",
+    "register_exporter",
     "register_parser",
 }
 
@@ -43,7 +47,7 @@ def test_one_root_exception():
         for n in EXPECTED
         if isinstance(getattr(dramaturg, n), type) and issubclass(getattr(dramaturg, n), Exception)
     ]
-    assert len(errors) == 9
+    assert len(errors) == 10
     assert all(issubclass(e, dramaturg.DramaturgError) for e in errors)
 
 

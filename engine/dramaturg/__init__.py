@@ -18,6 +18,8 @@ __all__ = [
     "Chain",
     "ChainError",
     "DramaturgError",
+    "ExportContext",
+    "ExportError",
     "FakeChatModel",
     "FakeImageModel",
     "ImageModel",
@@ -36,6 +38,8 @@ __all__ = [
     "Usage",
     "__version__",
     "load_chain",
+    "load_run",
+    "register_exporter",
     "register_parser",
 ]
 
@@ -51,11 +55,15 @@ _LAZY = {
     "StepResult": "result",
     "Usage": "result",
     "register_parser": "parsers",
+    "ExportContext": "exporters",
+    "register_exporter": "exporters",
+    "load_run": "runs",
 }
 
 from .errors import (  # noqa: E402
     ChainError,
     DramaturgError,
+    ExportError,
     InputError,
     ModelError,
     ParseError,
@@ -68,10 +76,12 @@ from .errors import (  # noqa: E402
 
 if TYPE_CHECKING:
     from .chain import Chain, load_chain
+    from .exporters import ExportContext, register_exporter
     from .fakes import FakeChatModel, FakeImageModel
     from .images import ImageModel, ImageRequest, ImageResult
     from .parsers import register_parser
     from .result import RunResult, StepResult, Usage
+    from .runs import load_run
 
 
 def __getattr__(name: str) -> Any:

@@ -108,12 +108,15 @@ class Chain:
         backoff: float = 0.5,
         on_event: Callable[[Event], None] | None = None,
         text_inputs: frozenset[str] = frozenset(),
+        export: bool = True,
     ) -> RunResult:
         """Run the chain.
 
         ``models`` maps model names to ``"provider:model"`` strings, LangChain chat models or
         image models. ``out`` is the folder that receives ``<run-id>/`` (``None``: keep nothing on
-        disk). ``dry_run`` replaces every model by the fakes. The result holds every step's
+        disk). After a successful run the chain's ``exports`` write their files there (an
+        exporter failure raises ``ExportError``; the run's outputs are kept).
+        ``dry_run`` replaces every model by the fakes. The result holds every step's
         status and output; check ``result.ok`` or call ``result.raise_for_status()``.
         """
         if concurrency < 1:
@@ -127,6 +130,7 @@ class Chain:
         rundir = None
         if out is not None:
             rundir = RunDir.create(Path(out), make_run_id(self.name, chain_hash, values))
+            rundir.write_text("chain.yaml", self.text)  # the chain as run (for re-exports)
         runner = Runner(
             self._checked,
             str(self.path),
@@ -138,6 +142,11 @@ class Chain:
             on_event,
         )
         try:
-            return await runner.run()
+            result = await runner.run()
         finally:  # in this event loop, while its connections can still be closed cleanly
             await model_set.aclose()
+        if export and result.ok and rundir is not None and self.spec.exports:
+            from .runs import export_run
+
+            export_run(result, self.spec.exports)
+        return result

@@ -143,6 +143,36 @@ def run(
 
 
 @app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (outputs/<run-id>).")],
+    format: Annotated[
+        list[str] | None,
+        typer.Option("--format", "-f", help="Only these formats (repeatable), e.g. fountain, pdf."),
+    ] = None,
+) -> None:
+    """Run a finished run's exporters again (e.g. after editing an output by hand).
+
+    [dim]Example:[/dim]  dramaturg export outputs/20261122-143005-dramatron-3fa9c2 -f pdf
+    """
+    try:
+        from .runs import chain_exports, export_run, load_run
+
+        result = load_run(run_dir)
+        exports = chain_exports(run_dir)
+        if not exports:
+            _err(f"error: the chain of {run_dir} declares no exports")
+            raise typer.Exit(2)
+        written = export_run(result, exports, formats=list(format) if format else None)
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise _fail(exc) from None
+    for name, files in written.items():
+        for f in files:
+            print(f"{name}: {run_dir / f}")
+
+
+@app.command()
 def validate(chain: ChainArg, templates: TemplatesOpt = None) -> None:
     """Check a chain and its templates without running anything."""
     try:

@@ -10,6 +10,7 @@
     ├── ModelError                 a model call failed (``transient`` tells if a retry may help)
     ├── ProviderError              a provider is unknown, not installed or misconfigured
     ├── RunStorageError            the run directory cannot be written
+    ├── ExportError                an exporter failed (the run's outputs are kept)
     └── RunFailedError             a run ended with failed steps (``result.raise_for_status()``)
 
 Messages say what went wrong, where, and how to fix it.
@@ -135,5 +136,11 @@ class RunStorageError(DramaturgError):
 
 class RunFailedError(DramaturgError):
     """A run finished, but some steps failed (and their dependents were skipped)."""
+
+    exit_code = 1
+
+
+class ExportError(DramaturgError):
+    """An exporter failed; the run's outputs are intact."""
 
     exit_code = 1

@@ -64,6 +64,9 @@ class Printer:
         )
         out = f"{line}\n{result.run_dir}\n" if result.run_dir else f"{line}\n"
         sys.stdout.write(out)
+        for name, files in result.exports.items():
+            for f in files:
+                sys.stdout.write(f"{name}: {result.run_dir / f if result.run_dir else f}\n")
         for s in result.failed_steps():
             self.err.print(
                 f"[red]error[/red] in step {s.id}: {s.error}", markup=True, highlight=False

@@ -261,6 +261,18 @@ class StepSpec(_Strict):
         return data
 
 
+class ExportSpec(_Strict):
+    """An exporter run after the chain, e.g. ``{type: screenplay, options: {...}}``."""
+
+    type: str = Field(description="A registered exporter (see `dramaturg exporters`).")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"type": data} if isinstance(data, str) else data
+
+
 class ChainSpec(_Strict):
     """A chain: inputs, models, and a DAG of steps."""
 
@@ -276,6 +288,9 @@ class ChainSpec(_Strict):
     steps: dict[StepId, StepSpec] = Field(min_length=1)
     outputs: list[StepId] | None = Field(
         None, description="Steps forming the result (default: all)."
+    )
+    exports: list[ExportSpec] = Field(
+        default_factory=list, description="Exporters run after a successful run."
     )
 
     @model_validator(mode="before")

@@ -162,6 +162,12 @@ def check(source: Source, chain_path: Path, template_dirs: list[Path] | None = N
         for i, out in enumerate(spec.outputs):
             if out not in parts.steps:
                 _unknown(ctx, ("outputs", i), "step", out, list(parts.steps))
+    if spec is not None:
+        from .exporters import exporters
+
+        for i, exp in enumerate(spec.exports):
+            if exp.type not in exporters():
+                _unknown(ctx, ("exports", i), "exporter", exp.type, sorted(exporters()))
     _check_cycles(ctx, plans)
     if ctx.problems or spec is None:
         raise ChainError(ctx.problems, path=source.file)
