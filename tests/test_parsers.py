@@ -107,3 +107,20 @@ def test_custom_parser_registered_from_python():
     register_parser("broken", broken)
     with pytest.raises(ParseError, match="parser 'broken' failed: bad"):
         parse(spec("broken"), "x")
+
+
+def test_custom_parser_can_see_the_attempt():
+    seen = []
+
+    def strict_then_lenient(text: str, opts: dict, *, attempt: int, attempts: int) -> str:  # type: ignore[type-arg]
+        seen.append((attempt, attempts))
+        if attempt < attempts - 1 and "loop" in text:
+            raise ParseError("loop")
+        return text
+
+    register_parser("strict_then_lenient", strict_then_lenient)
+    p = spec("strict_then_lenient")
+    with pytest.raises(ParseError):
+        parse(p, "loop", attempt=0, attempts=3)
+    assert parse(p, "loop", attempt=2, attempts=3) == "loop"
+    assert seen == [(0, 3), (2, 3)]

@@ -8,6 +8,7 @@ fit. Register your own with :func:`register_parser` (or an entry point in the gr
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Callable
@@ -40,6 +41,14 @@ def register_parser(name: str, fn: ParserFn) -> None:
     _CUSTOM[name] = fn
 
 
+def _wants_attempts(fn: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "attempt" in params and "attempts" in params
+
+
 def custom_parsers() -> dict[str, ParserFn]:
     global _ENTRY_POINTS_LOADED
     if not _ENTRY_POINTS_LOADED:
@@ -49,8 +58,13 @@ def custom_parsers() -> dict[str, ParserFn]:
     return _CUSTOM
 
 
-def parse(spec: ParseSpec, text: str) -> Any:
-    """Parse ``text`` according to ``spec``."""
+def parse(spec: ParseSpec, text: str, *, attempt: int = 0, attempts: int = 1) -> Any:
+    """Parse ``text`` according to ``spec``.
+
+    A custom parser that declares keyword parameters ``attempt`` and ``attempts`` receives them
+    (0-based try number and the step's total), e.g. to be strict on early tries and lenient on
+    the last one.
+    """
     if isinstance(spec, TextParse):
         return text.strip()
     if isinstance(spec, LinesParse):
@@ -69,6 +83,8 @@ def parse(spec: ParseSpec, text: str) -> Any:
                 hint="register it with dramaturg.register_parser(name, fn)",
             )
         try:
+            if _wants_attempts(fn):
+                return fn(text, dict(spec.options), attempt=attempt, attempts=attempts)
             return fn(text, dict(spec.options))
         except ParseError:
             raise

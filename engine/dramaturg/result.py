@@ -67,6 +67,8 @@ class RunResult:
     output_steps: list[str]
     run_dir: Path | None = None
     usage: Usage = field(default_factory=Usage)
+    #: the run's inputs, after defaults and coercion
+    inputs: dict[str, Any] = field(default_factory=dict)
     #: exporter name -> files it wrote (relative to the run folder)
     exports: dict[str, list[str]] = field(default_factory=dict)
 

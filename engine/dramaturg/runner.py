@@ -268,6 +268,7 @@ class Runner:
             output_steps=self.spec.output_steps(),
             run_dir=self.rundir.root if self.rundir else None,
             usage=total,
+            inputs=dict(self.inputs),
         )
 
     def _skipped(self, sid: str, because: str) -> None:
@@ -474,7 +475,7 @@ class Runner:
             raw = _text_of(message.content)
             raws.append(raw)
             try:
-                value = parse(spec.parse, raw)
+                value = parse(spec.parse, raw, attempt=attempt, attempts=spec.attempts)
             except ParseError as exc:
                 last = exc
                 self.emit("parse_failed", step=sid, item=item, attempt=attempt, error=str(exc))
