@@ -26,7 +26,8 @@ from .spec import (
     TextParse,
 )
 
-ParserFn = Callable[[str, dict[str, Any]], Any]
+#: ``fn(text, options)``, optionally with keyword parameters ``attempt`` and ``attempts``
+ParserFn = Callable[..., Any]
 _CUSTOM: dict[str, ParserFn] = {}
 _ENTRY_POINTS_LOADED = False
 
