@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from .errors import DramaturgError, ExportError
+from .plugins import Plugins
 from .result import RunResult
 
 GROUP = "dramaturg.exporters"
@@ -30,26 +30,16 @@ class ExportContext:
 
 
 Exporter = Callable[[ExportContext], list[Path]]
-_EXPORTERS: dict[str, Exporter] = {}
-_LOADED = False
+_EXPORTERS = Plugins(GROUP, "exporter")
 
 
 def register_exporter(name: str, fn: Exporter) -> None:
-    _EXPORTERS[name] = fn
+    """Register an exporter usable as ``exports: [name]`` in chain files."""
+    _EXPORTERS.register(name, fn)
 
 
-def exporters() -> dict[str, Exporter]:
-    global _LOADED
-    if not _LOADED:
-        _LOADED = True
-        for ep in entry_points(group=GROUP):
-            if ep.name not in _EXPORTERS:
-                try:
-                    _EXPORTERS[ep.name] = ep.load()
-                except Exception as exc:  # a broken plugin must not break the engine
-                    import warnings
-
-                    warnings.warn(f"exporter {ep.name!r} failed to load: {exc}", stacklevel=2)
+def exporters() -> Plugins:
+    """Registered exporters (``name in exporters()``, ``.get(name)``, ``.names()``)."""
     return _EXPORTERS
 
 
@@ -58,7 +48,7 @@ def run_exporter(name: str, ctx: ExportContext) -> list[Path]:
     if fn is None:
         raise ExportError(
             f"no exporter named '{name}'",
-            hint=f"registered: {', '.join(sorted(exporters())) or '(none)'}",
+            hint=f"registered: {', '.join(exporters().names()) or '(none)'}",
         )
     try:
         files = fn(ctx)
@@ -73,4 +63,4 @@ def run_exporter(name: str, ctx: ExportContext) -> list[Path]:
     for f in files:
         if root not in Path(f).resolve().parents:
             raise ExportError(f"exporter '{name}' wrote outside the run folder: {f}")
-    return files
+    return [Path(f) for f in files]

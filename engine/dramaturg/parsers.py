@@ -12,10 +12,10 @@ import inspect
 import json
 import re
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import Any
 
 from .errors import ParseError
+from .plugins import Plugins
 from .spec import (
     CustomParse,
     JsonParse,
@@ -28,8 +28,7 @@ from .spec import (
 
 #: ``fn(text, options)``, optionally with keyword parameters ``attempt`` and ``attempts``
 ParserFn = Callable[..., Any]
-_CUSTOM: dict[str, ParserFn] = {}
-_ENTRY_POINTS_LOADED = False
+_CUSTOM = Plugins("dramaturg.parsers", "parser")
 
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)]|\(\d+\))\s+")
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)```", re.DOTALL)
@@ -39,7 +38,7 @@ def register_parser(name: str, fn: ParserFn) -> None:
     """Register a custom parser usable as ``parse: name`` in chain files."""
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", name):
         raise ValueError(f"invalid parser name {name!r}")
-    _CUSTOM[name] = fn
+    _CUSTOM.register(name, fn)
 
 
 def _wants_attempts(fn: Callable[..., Any]) -> bool:
@@ -50,12 +49,8 @@ def _wants_attempts(fn: Callable[..., Any]) -> bool:
     return "attempt" in params and "attempts" in params
 
 
-def custom_parsers() -> dict[str, ParserFn]:
-    global _ENTRY_POINTS_LOADED
-    if not _ENTRY_POINTS_LOADED:
-        _ENTRY_POINTS_LOADED = True
-        for ep in entry_points(group="dramaturg.parsers"):
-            _CUSTOM.setdefault(ep.name, ep.load())
+def custom_parsers() -> Plugins:
+    """Registered custom parsers (``name in custom_parsers()``, ``.get(name)``, ``.names()``)."""
     return _CUSTOM
 
 

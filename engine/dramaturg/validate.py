@@ -167,7 +167,7 @@ def check(source: Source, chain_path: Path, template_dirs: list[Path] | None = N
 
         for i, exp in enumerate(spec.exports):
             if exp.type not in exporters():
-                _unknown(ctx, ("exports", i), "exporter", exp.type, sorted(exporters()))
+                _unknown(ctx, ("exports", i), "exporter", exp.type, exporters().names())
     _check_cycles(ctx, plans)
     if ctx.problems or spec is None:
         raise ChainError(ctx.problems, path=source.file)
@@ -564,7 +564,7 @@ def _check_parse(ctx: _Ctx, step: StepSpec, base: tuple[Any, ...]) -> None:
             if k not in keys:
                 _unknown(ctx, (*path, "required"), "field", k, list(keys))
     elif isinstance(p, CustomParse) and p.name not in custom_parsers():
-        known = sorted(custom_parsers())
+        known = custom_parsers().names()
         ctx.add(
             path,
             f"no parser named '{p.name}' is registered",
