@@ -42,7 +42,7 @@ def mean_difference(a: Image.Image, b: Image.Image) -> float:
 
 def panel_and_band(img: Image.Image, caption: bool = True) -> tuple[Image.Image, Image.Image]:
     """The picture and the caption band below it (found from the drawn layout)."""
-    from dramaturg.providers.sketch import _layout
+    from dramaturg.providers.sketch.caption import layout as _layout
 
     lay = _layout(*img.size, caption=caption)
     cut = img.height - lay.band
@@ -117,7 +117,7 @@ def test_long_and_unusual_captions_are_fitted():
     long = "Emile, naïve — “the harbour” 日本 ☃ " + "word " * 200
     result = generate(long, seed=3)
     assert image(result).size == (768, 512)
-    from dramaturg.providers.sketch import _clean
+    from dramaturg.providers.sketch.caption import clean as _clean
 
     assert _clean("Émile — naïve\tcafé") == "Emile - naive cafe"
 
