@@ -366,3 +366,45 @@ def test_manifest_has_no_secrets_and_records_models(project, tmp_path, monkeypat
     assert manifest["models"]["default"]["temperature"] == 0.3
     assert manifest["chain"]["name"] == "branches" and len(manifest["chain"]["hash"]) == 64
     assert manifest["steps"]["both"]["needs"] == ["a2", "b2"]
+
+
+SEEDED = """
+name: seeded
+inputs:
+  seed: {type: integer, default: 3}
+models:
+  default: {provider: fake, seed: $seed}
+steps:
+  a: {prompt: {text: "x"}}
+  b: {prompt: {text: "y"}, options: {seed: 40}}
+"""
+
+
+def test_seed_from_an_input_and_the_run_seed(project, tmp_path):
+    from dramaturg.providers import get_registry
+    from dramaturg.providers.registry import Provider
+
+    fake = FakeChatModel()
+    reg = get_registry()
+    original = reg.get("fake")
+    reg.add(Provider(name="fake", description="", text=lambda config: fake))
+    try:
+        chain = load_chain(project(SEEDED))
+        chain.run({}, out=None)
+        assert [c.seed for c in fake.calls_for("a")] == [3]
+        assert [c.seed for c in fake.calls_for("b")] == [40]  # the step's own seed
+        fake.reset()
+        chain.run({"seed": 8}, out=None)
+        assert [c.seed for c in fake.calls_for("a")] == [8]
+        fake.reset()
+        chain.run({"seed": 8}, out=None, seed=100)  # --seed replaces every seed
+        assert {c.seed for c in fake.calls} == {100}
+    finally:
+        reg.add(original)
+
+
+def test_seed_reference_must_be_an_integer_input(project):
+    with pytest.raises(dramaturg.ChainError, match="unknown input 'sed'"):
+        load_chain(project(SEEDED.replace("seed: $seed", "seed: $sed")))
+    with pytest.raises(dramaturg.ChainError, match="of type string"):
+        load_chain(project(SEEDED.replace("{type: integer, default: 3}", "{type: string}")))

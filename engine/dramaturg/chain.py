@@ -109,6 +109,7 @@ class Chain:
         on_event: Callable[[Event], None] | None = None,
         text_inputs: frozenset[str] = frozenset(),
         export: bool = True,
+        seed: int | None = None,
     ) -> RunResult:
         """Run the chain.
 
@@ -116,13 +117,14 @@ class Chain:
         image models. ``out`` is the folder that receives ``<run-id>/`` (``None``: keep nothing on
         disk). After a successful run the chain's ``exports`` write their files there (an
         exporter failure raises ``ExportError``; the run's outputs are kept).
-        ``dry_run`` replaces every model by the fakes. The result holds every step's
+        ``seed`` replaces every model's seed for this run. ``dry_run`` replaces every model by
+        the fakes. The result holds every step's
         status and output; check ``result.ok`` or call ``result.raise_for_status()``.
         """
         if concurrency < 1:
             raise InputError("concurrency must be at least 1")
         values = resolve_inputs(self.spec.inputs, dict(inputs or {}), from_text=text_inputs)
-        model_set = ModelSet(self.spec.models, models, dry_run=dry_run)
+        model_set = ModelSet(self.spec.models, models, dry_run=dry_run, inputs=values, seed=seed)
         model_set.check_providers({self._checked.plans[s].model for s in self.spec.steps})
         for step in self.spec.steps.values():  # fail before any work if a model cannot load
             model_set.instance(step)

@@ -102,6 +102,12 @@ def run(
         ),
     ] = False,
     templates: TemplatesOpt = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="The seed of every model call in this run (default: each model's)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
 ) -> None:
     """Run a chain.
@@ -130,6 +136,7 @@ def run(
             dry_run=dry_run,
             on_event=printer,
             text_inputs=frozenset(assigned),
+            seed=seed,
         )
     except KeyboardInterrupt:
         where = f"; finished steps are kept in {printer.run_dir}" if printer.run_dir else ""

@@ -60,6 +60,8 @@ class FakeCall:
     ended: float = 0.0
     attempt: int = 0
     parse: dict[str, Any] = field(default_factory=dict)
+    #: the seed the engine asked for (model seed + attempt), if any
+    seed: int | None = None
 
 
 def _rng(text: str) -> random.Random:
@@ -168,6 +170,7 @@ class FakeChatModel(BaseChatModel):
             started=time.monotonic(),
             attempt=int(metadata.get("dramaturg_attempt", 0)),
             parse=dict(metadata.get("dramaturg_parse") or {}),
+            seed=metadata.get("dramaturg_seed"),
         )
         with self._lock:
             self._calls.append(call)

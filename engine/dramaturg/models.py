@@ -71,10 +71,15 @@ class ModelSet:
         overrides: Mapping[str, Any] | None = None,
         *,
         dry_run: bool = False,
+        inputs: Mapping[str, Any] | None = None,
+        seed: int | None = None,
     ) -> None:
         self.specs: dict[str, ModelSpec] = {**IMPLICIT_MODELS, **declared}
         self.objects: dict[str, Any] = {}
         self.dry_run = dry_run
+        self.inputs = dict(inputs or {})
+        #: the run's seed: replaces every model's and step's seed when given
+        self.seed = seed
         for name, value in (overrides or {}).items():
             if name not in self.specs:
                 raise InputError(
@@ -135,6 +140,11 @@ class ModelSet:
             **spec.options().model_dump(exclude_unset=True),
             **step.options.model_dump(exclude_unset=True),
         }
+        seed = merged.get("seed")
+        if self.seed is not None:
+            merged["seed"] = self.seed
+        elif isinstance(seed, str):  # "$name": an integer input (checked by validation)
+            merged["seed"] = self.inputs.get(seed[1:])
         provider = "fake" if self.dry_run and name not in self.objects else spec.provider
         return ModelConfig(
             provider=provider, model=spec.model, options=GenerationOptions.model_validate(merged)

@@ -461,8 +461,8 @@ class Runner:
                 "dramaturg_attempt": attempt,
                 "dramaturg_parse": spec.parse.model_dump(by_alias=True),
             }
-            if options.seed is not None:
-                metadata["dramaturg_seed"] = options.seed + attempt
+            if options.seed_number is not None:
+                metadata["dramaturg_seed"] = options.seed_number + attempt
 
             def invoke(_try: int, metadata: dict[str, Any] = metadata) -> Any:
                 return model.ainvoke(
@@ -515,7 +515,7 @@ class Runner:
             width=o.width,
             height=o.height,
             aspect_ratio=o.aspect_ratio,
-            seed=o.seed,
+            seed=o.seed_number,
             style_preset=o.style_preset,
             output_format=o.output_format or "png",
             extra=dict(o.extra),

@@ -87,7 +87,9 @@ class GenerationOptions(_Strict):
     top_p: float | None = Field(None, gt=0, le=1)
     top_k: int | None = Field(None, ge=0)
     max_tokens: int | None = Field(None, ge=1)
-    seed: int | None = None
+    seed: int | Annotated[str, StringConstraints(pattern=r"^\$[A-Za-z_][A-Za-z0-9_]*$")] | None = (
+        Field(None, description="A number, or $name to take it from an integer input.")
+    )
     stop: list[str] | None = Field(None, description="Stop sequences (a string or a list).")
     repeat_penalty: float | None = Field(None, ge=0)
     frequency_penalty: float | None = None
@@ -101,6 +103,11 @@ class GenerationOptions(_Strict):
     style_preset: str | None = None
     output_format: Literal["png", "jpeg", "webp"] | None = None
     extra: dict[str, Any] = Field(default_factory=dict, description="Provider-specific options.")
+
+    @property
+    def seed_number(self) -> int | None:
+        """The seed once resolved for a run (``$input`` references are resolved by then)."""
+        return self.seed if isinstance(self.seed, int) else None
 
     @model_validator(mode="before")
     @classmethod

@@ -346,7 +346,24 @@ def _check_steps(ctx: _Ctx, parts: _Parts, templates: Templates) -> dict[str, St
         _check_input(ctx, name, spec)
         if name in RESERVED_NAMES:
             ctx.add(("inputs", name), f"'{name}' is a reserved name", hint="rename the input")
+
+    def check_seed(path: tuple[Any, ...], seed: object) -> None:
+        if isinstance(seed, str):
+            ref = seed[1:]
+            if ref not in inputs:
+                _unknown(ctx, path, "input", ref, sorted(inputs))
+            elif inputs[ref].type != "integer":
+                ctx.add(
+                    path,
+                    f"seed {seed} names input '{ref}' of type {inputs[ref].type}",
+                    hint="declare the input with type: integer",
+                    value=True,
+                )
+
+    for sid, st in steps.items():
+        check_seed(("steps", sid, "options", "seed"), st.options.seed)
     for name, m in parts.models.items():
+        check_seed(("models", name, "seed"), m.seed)
         if m.provider not in registry:
             _unknown(ctx, ("models", name, "provider"), "provider", m.provider, registry.names())
 

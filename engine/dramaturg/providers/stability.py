@@ -343,7 +343,7 @@ def stability_image(config: ModelConfig) -> ImageModel:
             hint=f"use one of {', '.join(ASPECT_RATIOS)}, or set width and height to get the "
             "nearest one",
         )
-    if options.seed is not None and not 0 <= options.seed <= SEED_MAX:
+    if options.seed_number is not None and not 0 <= options.seed_number <= SEED_MAX:
         raise ProviderError(
             f"Stability seeds run from 0 to {SEED_MAX}, got {options.seed}",
             hint="0 asks for a random seed",
