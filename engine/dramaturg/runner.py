@@ -8,21 +8,20 @@ the run folder and manifest up to date.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from . import __version__
+from .calls import Limiter, classify, text_of
 from .errors import DramaturgError, ModelError, ParseError, TemplateRenderError
 from .executor import Executor
 from .images import ImageModel, ImageRequest
-from .models import CallPolicy, ModelSet
+from .models import ModelSet
 from .parsers import parse
-from .providers.retry import http_error
 from .result import RunResult, StepResult, Usage
 from .rundir import RunDir
 from .secrets import scrub
@@ -46,82 +45,6 @@ class RunSettings:
     retries: int | None = None
     backoff: float = 0.5
     backoff_max: float = 60.0
-
-
-class RateLimiter:
-    """Spaces call starts at least ``1 / rate`` seconds apart (exact; no polling)."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            await asyncio.sleep(start - now)
-
-
-class Limiter:
-    """A global cap on model calls in flight, and per model a cap and a rate limit."""
-
-    def __init__(self, total: int, policies: dict[str, CallPolicy]) -> None:
-        self.total = asyncio.Semaphore(max(1, total))
-        self.models = {
-            n: asyncio.Semaphore(p.concurrency) for n, p in policies.items() if p.concurrency
-        }
-        self.rates = {n: RateLimiter(p.rate_limit) for n, p in policies.items() if p.rate_limit}
-
-    @contextlib.asynccontextmanager
-    async def slot(self, model: str) -> AsyncIterator[None]:
-        sem = self.models.get(model)
-        async with contextlib.AsyncExitStack() as stack:
-            if sem is not None:  # wait for the model first, so waiting holds no global slot
-                await stack.enter_async_context(sem)
-            await stack.enter_async_context(self.total)
-            rate = self.rates.get(model)
-            if rate is not None:
-                await rate.wait()
-            yield
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            p if isinstance(p, str) else str(p.get("text", ""))
-            for p in content
-            if isinstance(p, (str, dict))
-        )
-    return str(content)
-
-
-def _classify(
-    exc: BaseException, provider: Callable[[BaseException], ModelError | None] | None = None
-) -> ModelError:
-    if isinstance(exc, ModelError):
-        return exc
-    if provider is not None:
-        known = provider(exc)
-        if known is not None:
-            return known
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-        return ModelError("model call timed out", transient=True)
-    if isinstance(exc, (ConnectionError, OSError)):
-        return ModelError(f"connection failed: {exc}", transient=True)
-    name = type(exc).__name__
-    if any(w in name for w in ("Timeout", "Connection", "ServiceUnavailable", "Overloaded")):
-        return ModelError(f"model call failed: {name}: {exc}", transient=True)
-    response = getattr(exc, "response", None)
-    status = getattr(exc, "status_code", None) or getattr(response, "status_code", None)
-    if isinstance(status, int):
-        headers = getattr(exc, "headers", None) or getattr(response, "headers", None) or {}
-        return http_error("model service", status, f"{type(exc).__name__}: {exc}", headers)
-    return ModelError(f"model call failed: {type(exc).__name__}: {exc}")
 
 
 class Runner:
@@ -419,7 +342,7 @@ class Runner:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                err = _classify(exc, policy.classify)
+                err = classify(exc, policy.classify)
                 if not err.transient or tries > policy.retries:
                     if err.transient:
                         raise ModelError(
@@ -472,7 +395,7 @@ class Runner:
             message = await self._call(sid, spec, item, invoke)
             usage = getattr(message, "usage_metadata", None)
             r.usage.add(dict(usage) if usage else {"calls": 1})
-            raw = _text_of(message.content)
+            raw = text_of(message.content)
             raws.append(raw)
             try:
                 value = parse(spec.parse, raw, attempt=attempt, attempts=spec.attempts)

@@ -14,18 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from . import graph as graphs
-from .errors import ChainError, Location, Problem
+from .errors import ChainError, Location
 from .parsers import custom_parsers
+from .problems import Ctx, Parts, pydantic_problems, salvage, unknown
 from .providers import get_registry
 from .source import Source
 from .spec import (
     RESERVED_NAMES,
     ChainSpec,
     CustomParse,
-    GenerationOptions,
     InputSpec,
     JsonParse,
     ModelSpec,
@@ -46,24 +46,6 @@ IMPLICIT_MODELS = {
 }
 PER_ITEM_VARIABLES = ("index",)
 
-_ALL_FIELDS = sorted(
-    {
-        f.alias or name
-        for model in (
-            ChainSpec,
-            StepSpec,
-            ModelSpec,
-            InputSpec,
-            PromptRef,
-            GenerationOptions,
-            JsonParse,
-            RegexParse,
-            SectionsParse,
-            CustomParse,
-        )
-        for name, f in model.model_fields.items()
-    }
-)
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -106,28 +88,9 @@ def prompt_dirs_for(chain_path: Path, prompts: list[str], extra: list[Path]) -> 
     return [*extra, *own]
 
 
-@dataclass
-class _Ctx:
-    source: Source
-    path: Path
-    problems: list[Problem] = field(default_factory=list)
-
-    def add(
-        self,
-        path: tuple[Any, ...],
-        message: str,
-        hint: str = "",
-        location: Location | None = None,
-        value: bool = False,
-    ) -> None:
-        key = ".".join(str(p) for p in path)
-        where = location or self.source.locate(path, prefer_value=value)
-        self.problems.append(Problem(message, where, key=key, hint=hint))
-
-
 def check(source: Source, chain_path: Path, template_dirs: list[Path] | None = None) -> Checked:
     """Validate a parsed chain file. Raises ChainError listing every problem."""
-    ctx = _Ctx(source, chain_path)
+    ctx = Ctx(source, chain_path)
     data = source.data
     if not isinstance(data, dict):
         ctx.add(
@@ -140,11 +103,11 @@ def check(source: Source, chain_path: Path, template_dirs: list[Path] | None = N
     try:
         spec = ChainSpec.model_validate(data)
     except ValidationError as exc:
-        _pydantic_problems(ctx, exc, data)
+        pydantic_problems(ctx, exc, data)
     parts = (
-        _salvage(data)
+        salvage(data)
         if spec is None
-        else _Parts(spec.inputs, spec.models, spec.steps, spec.prompts, set(), set(), set())
+        else Parts(spec.inputs, spec.models, spec.steps, spec.prompts, set(), set(), set())
     )
     templates, dirs = _check_prompt_dirs(ctx, parts.prompts, template_dirs or [])
     plans = _check_steps(ctx, parts, templates)
@@ -161,118 +124,22 @@ def check(source: Source, chain_path: Path, template_dirs: list[Path] | None = N
     if spec is not None and spec.outputs:
         for i, out in enumerate(spec.outputs):
             if out not in parts.steps:
-                _unknown(ctx, ("outputs", i), "step", out, list(parts.steps))
+                unknown(ctx, ("outputs", i), "step", out, list(parts.steps))
     if spec is not None:
         from .exporters import exporters
 
         for i, exp in enumerate(spec.exports):
             if exp.type not in exporters():
-                _unknown(ctx, ("exports", i), "exporter", exp.type, exporters().names())
+                unknown(ctx, ("exports", i), "exporter", exp.type, exporters().names())
     _check_cycles(ctx, plans)
     if ctx.problems or spec is None:
         raise ChainError(ctx.problems, path=source.file)
     return Checked(spec, plans, templates, dirs, offsets)
 
 
-# -- schema errors ---------------------------------------------------------------------------
-def _pydantic_problems(ctx: _Ctx, exc: ValidationError, data: Any) -> None:
-    for err in exc.errors(include_url=False):
-        path: list[Any] = []
-        node = data
-        for part in err["loc"]:
-            present = (isinstance(node, dict) and part in node) or (
-                isinstance(node, list) and isinstance(part, int) and part < len(node)
-            )
-            if present:
-                path.append(part)
-                node = node[part]
-            elif err["type"] == "extra_forbidden" and part == err["loc"][-1]:
-                path.append(part)
-        etype, msg, hint = err["type"], err["msg"], ""
-        if etype == "extra_forbidden":
-            bad = str(path[-1]) if path else "?"
-            msg = f"unknown key '{bad}'"
-            close = difflib.get_close_matches(bad, _ALL_FIELDS, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "remove it; see `dramaturg schema`"
-        elif etype == "missing":
-            msg = f"missing required key '{err['loc'][-1]}'"
-        elif etype == "string_pattern_mismatch":
-            msg = f"invalid name {err.get('input')!r}"
-            hint = "use letters, digits and underscores, starting with a letter"
-        elif etype == "value_error":
-            msg = msg.removeprefix("Value error, ")
-        elif etype.endswith(("_type", "_parsing")) and "input" in err:
-            got = repr(err["input"])
-            msg = f"{msg}, got {got if len(got) <= 60 else got[:57] + '...'}"
-            if err["loc"] in (("steps",), ("models",), ("inputs",)):
-                hint = f"'{err['loc'][0]}' is a mapping of names to settings (see chains/)"
-        elif etype == "union_tag_invalid":
-            tag = (err.get("ctx") or {}).get("tag", err.get("input"))
-            msg = f"unknown parser type {tag!r}"
-            hint = "use text, lines, json, regex, sections or a registered custom parser"
-        # a bad mapping key (loc ends with '[key]') is at the key, not at its value
-        on_key = etype == "extra_forbidden" or err["loc"][-1:] == ("[key]",)
-        ctx.add(tuple(path), msg, hint=hint, value=not on_key)
-
-
-@dataclass
-class _Parts:
-    inputs: dict[str, InputSpec]
-    models: dict[str, ModelSpec]
-    steps: dict[str, StepSpec]
-    prompts: list[str]
-    broken_inputs: set[str]
-    broken_models: set[str]
-    broken_steps: set[str]
-
-
-def _salvage(data: dict[str, Any]) -> _Parts:
-    """Validate each entry on its own, so semantic checks still run on the valid ones."""
-
-    def each(key: str, model: type[BaseModel]) -> tuple[dict[str, Any], set[str]]:
-        good: dict[str, Any] = {}
-        bad: set[str] = set()
-        section = data.get(key)
-        if not isinstance(section, dict):
-            return good, bad
-        for name, value in section.items():
-            try:
-                good[str(name)] = model.model_validate(value)
-            except ValidationError:
-                bad.add(str(name))
-        return good, bad
-
-    inputs, bi = each("inputs", InputSpec)
-    models, bm = each("models", ModelSpec)
-    steps, bs = each("steps", StepSpec)
-    prompts = data.get("prompts", [])
-    prompts = [prompts] if isinstance(prompts, str) else prompts
-    if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
-        prompts = []
-    return _Parts(inputs, models, steps, prompts, bi, bm, bs)
-
-
-def _unknown(
-    ctx: _Ctx,
-    path: tuple[Any, ...],
-    what: str,
-    name: str,
-    known: list[str],
-    location: Location | None = None,
-) -> None:
-    close = difflib.get_close_matches(name, known, n=1)
-    plural = what.replace(" or ", "s or ") + "s"
-    hint = (
-        f"did you mean '{close[0]}'?"
-        if close
-        else (f"known {plural}: {', '.join(known)}" if known else f"no {plural} are declared")
-    )
-    ctx.add(path, f"unknown {what} '{name}'", hint=hint, location=location, value=True)
-
-
 # -- prompt folders and templates ------------------------------------------------------------
 def _check_prompt_dirs(
-    ctx: _Ctx, prompts: list[str], extra: list[Path]
+    ctx: Ctx, prompts: list[str], extra: list[Path]
 ) -> tuple[Templates, list[Path]]:
     root = ctx.path.resolve().parent.parent
     for i, p in enumerate(prompts):
@@ -296,7 +163,7 @@ def _check_prompt_dirs(
 
 
 def _template_vars(
-    ctx: _Ctx, templates: Templates, ref: PromptRef, path: tuple[Any, ...]
+    ctx: Ctx, templates: Templates, ref: PromptRef, path: tuple[Any, ...]
 ) -> tuple[dict[str, Location], list[str]] | None:
     """Variables read by a template, with their location; None when it cannot be analysed."""
     try:
@@ -334,7 +201,7 @@ def _template_vars(
     return None
 
 
-def _check_steps(ctx: _Ctx, parts: _Parts, templates: Templates) -> dict[str, StepPlan]:
+def _check_steps(ctx: Ctx, parts: Parts, templates: Templates) -> dict[str, StepPlan]:
     inputs, steps = parts.inputs, parts.steps
     known_steps = set(steps) | parts.broken_steps
     models = resolved_models(parts.models)
@@ -351,7 +218,7 @@ def _check_steps(ctx: _Ctx, parts: _Parts, templates: Templates) -> dict[str, St
         if isinstance(seed, str):
             ref = seed[1:]
             if ref not in inputs:
-                _unknown(ctx, path, "input", ref, sorted(inputs))
+                unknown(ctx, path, "input", ref, sorted(inputs))
             elif inputs[ref].type != "integer":
                 ctx.add(
                     path,
@@ -365,7 +232,7 @@ def _check_steps(ctx: _Ctx, parts: _Parts, templates: Templates) -> dict[str, St
     for name, m in parts.models.items():
         check_seed(("models", name, "seed"), m.seed)
         if m.provider not in registry:
-            _unknown(ctx, ("models", name, "provider"), "provider", m.provider, registry.names())
+            unknown(ctx, ("models", name, "provider"), "provider", m.provider, registry.names())
 
     for sid, step in steps.items():
         base = ("steps", sid)
@@ -382,7 +249,7 @@ def _check_steps(ctx: _Ctx, parts: _Parts, templates: Templates) -> dict[str, St
         model = models.get(mname)
         if model is None:
             if mname not in parts.broken_models:
-                _unknown(ctx, (*base, "model"), "model", mname, list(parts.models))
+                unknown(ctx, (*base, "model"), "model", mname, list(parts.models))
         elif model.provider in registry:
             provider = registry.get(model.provider)
             if step.kind not in provider.kinds:
@@ -456,7 +323,7 @@ def _check_steps(ctx: _Ctx, parts: _Parts, templates: Templates) -> dict[str, St
             if need == sid:
                 ctx.add((*base, "needs", i), f"step '{sid}' needs itself", value=True)
             elif need not in known_steps:
-                _unknown(ctx, (*base, "needs", i), "step", need, list(steps))
+                unknown(ctx, (*base, "needs", i), "step", need, list(steps))
             elif need not in deps:
                 deps.append(need)
         _check_parse(ctx, step, base)
@@ -467,7 +334,7 @@ def _check_steps(ctx: _Ctx, parts: _Parts, templates: Templates) -> dict[str, St
     return plans
 
 
-def _check_input(ctx: _Ctx, name: str, spec: InputSpec) -> None:
+def _check_input(ctx: Ctx, name: str, spec: InputSpec) -> None:
     from .inputs import InputValueError, coerce_value
 
     if "default" in spec.model_fields_set and spec.default is not None:
@@ -478,7 +345,7 @@ def _check_input(ctx: _Ctx, name: str, spec: InputSpec) -> None:
 
 
 def _check_for_each(
-    ctx: _Ctx,
+    ctx: Ctx,
     step: StepSpec,
     base: tuple[Any, ...],
     templates: Templates,
@@ -507,7 +374,7 @@ def _check_for_each(
         elif n in known_steps:
             deps.append(n)
         else:
-            _unknown(ctx, path, "step or input", n, sorted([*inputs, *known_steps]))
+            unknown(ctx, path, "step or input", n, sorted([*inputs, *known_steps]))
     # a bare name can be checked for being a list now; expressions are checked at run time
     if _IDENT.match(expr.strip()):
         name = expr.strip()
@@ -549,7 +416,7 @@ def output_shape(step: StepSpec) -> str:
     return "list"
 
 
-def _check_parse(ctx: _Ctx, step: StepSpec, base: tuple[Any, ...]) -> None:
+def _check_parse(ctx: Ctx, step: StepSpec, base: tuple[Any, ...]) -> None:
     p, path = step.parse, (*base, "parse")
     if step.kind == "image" and not isinstance(p, TextParse):
         ctx.add(path, "image steps do not parse output", hint="remove 'parse'")
@@ -579,7 +446,7 @@ def _check_parse(ctx: _Ctx, step: StepSpec, base: tuple[Any, ...]) -> None:
             ctx.add((*path, "fields"), "'fields' is empty", value=True)
         for k in p.required or []:
             if k not in keys:
-                _unknown(ctx, (*path, "required"), "field", k, list(keys))
+                unknown(ctx, (*path, "required"), "field", k, list(keys))
     elif isinstance(p, CustomParse) and p.name not in custom_parsers():
         known = custom_parsers().names()
         ctx.add(
@@ -591,7 +458,7 @@ def _check_parse(ctx: _Ctx, step: StepSpec, base: tuple[Any, ...]) -> None:
         )
 
 
-def _check_cycles(ctx: _Ctx, plans: dict[str, StepPlan]) -> None:
+def _check_cycles(ctx: Ctx, plans: dict[str, StepPlan]) -> None:
     g = graphs.build_graph({s: p.deps for s, p in plans.items()})
     for cycle in graphs.find_cycles(g):
         ctx.add(
