@@ -46,8 +46,10 @@ register_exporter("escaping", escaping)
 CHAIN = """
 name: ex
 models: {default: {provider: fake}}
+inputs:
+  topic: {type: string, default: tides}
 steps:
-  title: {prompt: {text: "t"}}
+  title: {prompt: {text: "t {{ topic }}"}}
   logline: {prompt: {text: "l {{ title }}"}}
 exports:
   - {type: summary, options: {sep: " | "}}
@@ -100,7 +102,7 @@ def test_export_command_reexports_an_edited_run(project, tmp_path):
     result = load_chain(project(CHAIN)).run({}, models={"default": fake}, out=tmp_path / "o")
     loaded = load_run(result.run_dir)
     assert loaded.outputs == result.outputs and loaded.ok
-    assert loaded.inputs == result.inputs == {}
+    assert loaded.inputs == result.inputs == {"topic": "tides"}
     assert loaded.steps["title"].usage.calls == 1
     step_file = result.run_dir / "steps/title.json"
     data = json.loads(step_file.read_text())

@@ -52,6 +52,7 @@ def load_run(run_dir: str | Path) -> RunResult:
         output_steps=list(manifest.get("outputs", steps)),
         run_dir=root,
         usage=Usage(**manifest.get("usage", {})),
+        inputs=dict(manifest.get("inputs") or {}),
     )
 
 
