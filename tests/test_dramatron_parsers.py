@@ -9,9 +9,9 @@ import pytest
 from dramaturg import ParseError
 from dramaturg.parsers import custom_parsers
 from dramaturg.screenplay import loops
+from dramaturg.screenplay.loops import cut_runaway, json_objects, json_value
 from dramaturg.screenplay.parsers import (
     characters,
-    cut_runaway,
     dialogue,
     normalise_place,
     scenes,
@@ -508,6 +508,17 @@ def test_dialogue_without_any_speech():
 
 
 # -- loops -------------------------------------------------------------------------------------
+def test_json_value_and_salvage_of_a_truncated_answer():
+    assert json_value('Sure: ```json\n{"a": [1]}\n``` done') == {"a": [1]}
+    assert json_value("A {bracket} in prose, then [1, 2]") == [1, 2]
+    assert json_value('{"scenes": [{"a": 1}, {"b": ') is None  # cut short
+    assert json_objects('{"scenes": [{"a": 1}, {"b": {"c": 2}}, {"d": ') == [
+        {"a": 1},
+        {"b": {"c": 2}},
+    ]
+    assert json_value("no JSON here") is None
+
+
 def test_loops_helpers():
     paras = ["A b.", "a B", "c", "A b!", "a b", "c"]
     assert loops.looping(paras) == ["a b"]

@@ -1,22 +1,95 @@
-"""Dramatron's loop check: a paragraph repeated more than ``max_repeats`` times is a loop.
+"""Runaway model output: what a language model writes when it does not stop where it should.
 
-Small language models fall into repetition loops (the same line of dialogue, the same scene,
-over and over); every professional in the Dramatron study noticed them. The chain's parsers use
-these helpers to reject a looping output (the engine then resamples with the next seed) and, on
-the step's last attempt, to keep the output with the repeats removed instead of failing.
+Three cases, each handled as Dramatron does (or as its parsers need):
 
-Pure functions, no I/O.
+* **it writes past its answer**: after the end marker (``**END**``), or on into a new
+  ``Example N.`` of its own: :func:`cut_runaway` keeps the text before;
+* **it is cut off** at the step's ``max_tokens``, in the middle of a JSON answer:
+  :func:`json_value` says so (None) and :func:`json_objects` salvages every complete record
+  written before the cut;
+* **it loops**: the same paragraph over and over. Dramatron resamples when a paragraph appears
+  more than three times (:func:`looping`); on the step's last attempt the chain's parsers keep
+  the output with the repeats removed (:func:`drop_repeats`) instead of failing.
+
+Pure functions, no I/O. Used by :mod:`.parsers`.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# -- past the answer -----------------------------------------------------------------------------
+#: end markers: text after them is not part of the answer
+_END_MARKER = re.compile(
+    r"\*\*\s*END\s*\*\*|<\s*/?\s*(?:end|stop)\s*>|\[\s*END\s*\]|^\s*END\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+#: a runaway new example ("Example 3.", "**Example:**", "### Example") after the answer
+_RUNAWAY = re.compile(r"^[\s*#_>]*Example(?:\s+\d+)?\s*[.:]?[\s*_]*$", re.IGNORECASE | re.MULTILINE)
+
+
+def cut_runaway(text: str) -> str:
+    """The text before the first end marker or runaway ``Example N.`` heading (which only
+    counts after some content: an answer may open with a heading the parser ignores)."""
+    cut = len(text)
+    m = _END_MARKER.search(text)
+    if m:
+        cut = m.start()
+    for m in _RUNAWAY.finditer(text, 0, cut):
+        if text[: m.start()].strip():
+            cut = m.start()
+            break
+    return text[:cut]
+
+
+# -- cut off -------------------------------------------------------------------------------------
+FENCE = re.compile(r"```[A-Za-z]*[ \t]*\n?|```")
+_DECODER = json.JSONDecoder(strict=False)  # control characters inside strings are tolerated
+
+
+def json_value(text: str) -> Any:
+    """The first JSON object or array in ``text`` (code fences and prose around it ignored);
+    None when there is none, or when it is cut short."""
+    body = FENCE.sub("\n", text)
+    for m in re.finditer(r"[\[{]", body):
+        try:
+            value, _ = _DECODER.raw_decode(body, m.start())
+        except json.JSONDecodeError:
+            if re.match(r"[\[{]\s*(?:[\"\[{\]}]|$)", body[m.start() :]):
+                return None  # JSON that does not close: truncated
+            continue  # a bracket in prose
+        if isinstance(value, (dict, list)):
+            return value
+    return None
+
+
+def json_objects(text: str) -> list[dict[str, Any]]:
+    """Every complete JSON object in ``text`` that is not inside another complete one: the
+    records of an answer cut short (``{"scenes": [{...}, {...}, {"place": "Qu``)."""
+    body = FENCE.sub("\n", text)
+    found: list[dict[str, Any]] = []
+    pos = 0
+    while True:
+        start = body.find("{", pos)
+        if start < 0:
+            return found
+        try:
+            value, end = _DECODER.raw_decode(body, start)
+        except json.JSONDecodeError:
+            pos = start + 1
+            continue
+        if isinstance(value, dict):
+            found.append(value)
+        pos = end
+
+
+# -- loops ---------------------------------------------------------------------------------------
 #: Dramatron resamples when a paragraph appears more than this many times
 DEFAULT_MAX_REPEATS = 3
 
