@@ -83,11 +83,14 @@ def _step_yaml(block: int, role: str) -> list[str]:
         return [head, f'    prompt: {{text: "{text}"}}', "    parse: lines"]
     if role == "fan":
         text = f"Expand idea {{{{ index }}}}: {{{{ item }}}} (context: {{{{ {sid('root')} }}}})"
-        return [head, f"    for_each: {sid('list')}", "    as: item",
-                f'    prompt: {{text: "{text}"}}']
+        return [
+            head,
+            f"    for_each: {sid('list')}",
+            "    as: item",
+            f'    prompt: {{text: "{text}"}}',
+        ]
     if role == "join":
-        text = (f"Join these: {{{{ {sid('fan')} | join('; ') }}}} "
-                f"and {{{{ {sid('ind1')} }}}}")
+        text = f"Join these: {{{{ {sid('fan')} | join('; ') }}}} and {{{{ {sid('ind1')} }}}}"
         return [head, f'    prompt: {{text: "{text}"}}']
     raise ValueError(role)
 
@@ -123,9 +126,11 @@ def expected_calls(steps: int, fan_items: int) -> int:
 
 def scripted_lists(steps: int, fan_items: int) -> dict[str, str]:
     """The fake's answers for the ``list`` steps: exactly ``fan_items`` lines each."""
-    return {f"b{b}_list": "\n".join(f"{i + 1}. idea {i + 1} of block {b}"
-                                    for i in range(fan_items))
-            for b, r in chain_layout(steps) if r == "list"}
+    return {
+        f"b{b}_list": "\n".join(f"{i + 1}. idea {i + 1} of block {b}" for i in range(fan_items))
+        for b, r in chain_layout(steps)
+        if r == "list"
+    }
 
 
 # -- one size, in its own process --------------------------------------------------------------
@@ -138,8 +143,9 @@ def _count_files(root: Path | None) -> int:
     return sum(1 for p in root.rglob("*") if p.is_file()) if root else 0
 
 
-def bench_size(steps: int, repeat: int, out: str | None, fan_items: int, concurrency: int,
-               trace: bool) -> list[dict[str, Any]]:
+def bench_size(
+    steps: int, repeat: int, out: str | None, fan_items: int, concurrency: int, trace: bool
+) -> list[dict[str, Any]]:
     from dramaturg import FakeChatModel, load_chain
 
     rows: list[dict[str, Any]] = []
@@ -151,8 +157,7 @@ def bench_size(steps: int, repeat: int, out: str | None, fan_items: int, concurr
         def one_run(chain: Any, run_out: str | None = out) -> tuple[float, float, Any, Any]:
             fake = FakeChatModel(responses=responses)
             t0, c0 = time.perf_counter(), time.process_time()
-            result = chain.run({}, models={"default": fake}, out=run_out,
-                               concurrency=concurrency)
+            result = chain.run({}, models={"default": fake}, out=run_out, concurrency=concurrency)
             return time.perf_counter() - t0, time.process_time() - c0, result, fake
 
         one_run(load_chain(write_chain(Path(tmp), 10)), None)  # warm-up: lazy imports
@@ -179,10 +184,21 @@ def bench_size(steps: int, repeat: int, out: str | None, fan_items: int, concurr
                 tracemalloc.stop()
                 if not traced.ok:
                     raise RuntimeError(f"traced run {i} failed")
-            rows.append({"steps": steps, "calls": calls, "files": files, "load_s": load_s,
-                         "run_s": run_s, "cpu_s": cpu_s, "ms_step": 1000 * run_s / steps,
-                         "ms_call": 1000 * run_s / calls, "traced_s": traced_s,
-                         "peak_mb": peak_mb, "rss_mb": _max_rss_mb()})
+            rows.append(
+                {
+                    "steps": steps,
+                    "calls": calls,
+                    "files": files,
+                    "load_s": load_s,
+                    "run_s": run_s,
+                    "cpu_s": cpu_s,
+                    "ms_step": 1000 * run_s / steps,
+                    "ms_call": 1000 * run_s / calls,
+                    "traced_s": traced_s,
+                    "peak_mb": peak_mb,
+                    "rss_mb": _max_rss_mb(),
+                }
+            )
     return rows
 
 
@@ -210,8 +226,7 @@ def _cell(fmt: str, value: float) -> str:
 
 def print_table(title: str, rows: list[dict[str, Any]]) -> None:
     print(f"\n{title}")
-    header = "  ".join(["run   "] + [h.rjust(len(f.format(0)))
-                                    for _, h, f in COLUMNS])
+    header = "  ".join(["run   "] + [h.rjust(len(f.format(0))) for _, h, f in COLUMNS])
     print(header)
     print("-" * len(header))
     median = {k: statistics.median(r[k] for r in rows) for k, _, _ in COLUMNS}
@@ -223,20 +238,29 @@ def print_table(title: str, rows: list[dict[str, Any]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--steps", type=int, default=1000, help="steps in the chain (default 1000)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per size (default 3)")
-    ap.add_argument("--out", default=None,
-                    help="folder receiving the run folders (default: a temporary folder, "
-                         "deleted afterwards)")
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="folder receiving the run folders (default: a temporary folder, deleted afterwards)",
+    )
     ap.add_argument("--no-disk", action="store_true", help="run with out=None (nothing on disk)")
-    ap.add_argument("--compare", type=int, nargs="*", default=[100],
-                    help="other sizes also measured, to see growth (default: 100)")
+    ap.add_argument(
+        "--compare",
+        type=int,
+        nargs="*",
+        default=[100],
+        help="other sizes also measured, to see growth (default: 100)",
+    )
     ap.add_argument("--fan-items", type=int, default=5, help="items per fan-out (default 5)")
     ap.add_argument("--concurrency", type=int, default=8, help="Chain.run concurrency (default 8)")
-    ap.add_argument("--no-trace", action="store_true",
-                    help="skip the tracemalloc runs (no peak memory column)")
+    ap.add_argument(
+        "--no-trace", action="store_true", help="skip the tracemalloc runs (no peak memory column)"
+    )
     args = ap.parse_args(argv)
     if args.steps < 1 or args.repeat < 1 or args.fan_items < 1:
         ap.error("--steps, --repeat and --fan-items must be at least 1")
@@ -250,16 +274,25 @@ def main(argv: list[str] | None = None) -> int:
         tmp_out = tempfile.mkdtemp(prefix="dramaturg-bench-out-")
         out = tmp_out
     sizes = sorted({s for s in args.compare if s >= 1} | {args.steps})
-    print(f"python {sys.version.split()[0]}; out={out!r}; concurrency={args.concurrency}; "
-          f"fan-out items={args.fan_items}; repeat={args.repeat}; "
-          "model: instant FakeChatModel; each size in a fresh process")
+    print(
+        f"python {sys.version.split()[0]}; out={out!r}; concurrency={args.concurrency}; "
+        f"fan-out items={args.fan_items}; repeat={args.repeat}; "
+        "model: instant FakeChatModel; each size in a fresh process"
+    )
     results: dict[int, list[dict[str, Any]]] = {}
     try:
         ctx = multiprocessing.get_context("spawn")
         for n in sizes:
             with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
-                results[n] = pool.submit(bench_size, n, args.repeat, out, args.fan_items,
-                                         args.concurrency, not args.no_trace).result()
+                results[n] = pool.submit(
+                    bench_size,
+                    n,
+                    args.repeat,
+                    out,
+                    args.fan_items,
+                    args.concurrency,
+                    not args.no_trace,
+                ).result()
             print_table(f"{n} steps", results[n])
     finally:
         if tmp_out is not None:

@@ -274,6 +274,47 @@ def test_illustrations_per_scene(tmp_path):
     assert all("charcoal" in p for p in prompts)
 
 
+def test_assembled_illustrations_follow_the_illustrate_input(tmp_path):
+    from dramaturg.screenplay.assemble import assemble
+
+    per_scene, _, _ = run(tmp_path / "s", illustrate="scenes")
+    sp = assemble(per_scene)
+    images = per_scene["illustrations"]
+    assert len(images) == len(sp.scenes) == 4
+    # scene i shows the i-th illustration, drawn from its own beat
+    assert [s.image.path.name for s in sp.scenes] == [Path(i["image"]).name for i in images]
+    assert all(s.beat in i["prompt"] for s, i in zip(sp.scenes, images, strict=True))
+
+    per_place, _, _ = run(tmp_path / "p")
+    sp = assemble(per_place)
+    # one illustration per unique place, shown where the place first appears
+    assert [s.image is not None for s in sp.scenes] == [True, True, False, True]
+
+
+def test_dry_run_of_the_shipped_chain_writes_every_file(tmp_path):
+    r = CliRunner().invoke(
+        app,
+        ["run", str(CHAIN), "--dry-run", "--set", f"logline={LOGLINE}", "--out", str(tmp_path)],
+    )
+    assert r.exit_code == 0, r.output
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    for name in (
+        "screenplay.fountain",
+        "screenplay.fdx",
+        "screenplay.pdf",
+        "screenplay.html",
+        "screenplay-illustrated.pdf",
+        "log.md",
+    ):
+        assert (run_dir / name).stat().st_size > 0, name
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "done"
+    # the fakes answered each custom parser with an instance of its declared schema
+    assert len(manifest["steps"]) == 7
+    fountain = (run_dir / "screenplay.fountain").read_text()
+    assert fountain.count("#1#") == 1 and "= Exposition" in fountain
+
+
 @pytest.mark.parametrize(
     ("structure", "has", "lacks"),
     [

@@ -105,6 +105,18 @@ async def test_json_schema_output() -> None:
 
 
 @needs_model
+async def test_custom_parser_schema_constrains_output() -> None:
+    # a custom parser that declares the schema of what it reads gets the same grammar
+    m = model(max_tokens=48)
+    parse = {"type": "custom", "name": "captain", "options": {}, "schema": SCHEMA}
+    msg = await m.ainvoke(
+        [HumanMessage("Describe a fictional sea captain.")],
+        config={"metadata": {"dramaturg_parse": parse}},
+    )
+    jsonschema.validate(json.loads(str(msg.content)), SCHEMA)
+
+
+@needs_model
 def test_seed_from_metadata() -> None:
     m = model(temperature=1.0, max_tokens=16)
     prompt = [HumanMessage("Write a title for a film about a lighthouse.")]

@@ -218,6 +218,49 @@ def test_json_schema_step_sends_response_format(project, tmp_path, cohere_api):
     assert (first["seed"], second["seed"]) == (7, 8)
 
 
+def test_custom_parser_schema_is_sent_in_the_subset_cohere_accepts(
+    project, tmp_path, cohere_api, monkeypatch
+):
+    from dramaturg import parsers
+
+    monkeypatch.setitem(parsers.custom_parsers(), "cast", lambda text, options: json.loads(text))
+    schema = {
+        "type": "object",
+        "required": ["cast"],
+        "properties": {
+            "cast": {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 5,
+                "items": {"type": "string", "pattern": "^[A-Z][a-z]+$", "maxLength": 12},
+            }
+        },
+    }
+    chain = JSON_CHAIN.replace("{type: json, schema: SCHEMA}", "{type: cast, schema: SCHEMA}")
+    cohere_api.answer(ok('{"cast": ["Mara", "Orin"]}'))
+    result = run_chain(project, tmp_path, chain=chain.replace("SCHEMA", json.dumps(schema)))
+    assert result.ok, result.steps["plan"].error
+    assert result["plan"] == {"cast": ["Mara", "Orin"]}
+    # length, count and pattern keywords are outside Cohere's schema subset: dropped
+    assert cohere_api.body(0)["response_format"] == {
+        "type": "json_object",
+        "json_schema": {
+            "type": "object",
+            "required": ["cast"],
+            "properties": {"cast": {"type": "array", "items": {"type": "string"}}},
+        },
+    }
+
+
+def test_composed_schema_falls_back_to_json_mode(project, tmp_path, cohere_api):
+    schema = {"anyOf": [SCHEMA, {"type": "object", "properties": {"title": {"type": "string"}}}]}
+    cohere_api.answer(ok('{"title": "Tidewater", "acts": 3}'))
+    result = run_chain(project, tmp_path, chain=JSON_CHAIN.replace("SCHEMA", json.dumps(schema)))
+    assert result.ok, result.steps["plan"].error
+    # anyOf is not in Cohere's subset: JSON mode, and the engine checks the schema itself
+    assert cohere_api.body(0)["response_format"] == {"type": "json_object"}
+
+
 # -- errors and retries --------------------------------------------------------------------------
 def test_rejected_key_fails_at_once_naming_the_variable(project, tmp_path, cohere_api):
     cohere_api.answer(status(401, f"invalid api token {KEY}"))

@@ -14,7 +14,8 @@ from dramaturg.providers import registry as registry_module
 @pytest.fixture
 def plugin_site(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     """An installed distribution (dist-info + module) that declares provider entry points."""
-    (tmp_path / "acme_models.py").write_text(textwrap.dedent("""
+    (tmp_path / "acme_models.py").write_text(
+        textwrap.dedent("""
         from dramaturg.providers import Provider
 
         def echo_text(config):
@@ -27,12 +28,14 @@ def plugin_site(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 
         def broken(add):
             raise RuntimeError("acme plugin is broken")
-    """))
+    """)
+    )
     dist = tmp_path / "acme_models-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-models\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(
-        "[dramaturg.providers]\nacme = acme_models:register\nbroken = acme_models:broken\n")
+        "[dramaturg.providers]\nacme = acme_models:register\nbroken = acme_models:broken\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(registry_module, "_REGISTRY", None)
     yield

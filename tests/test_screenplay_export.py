@@ -106,7 +106,7 @@ def test_bad_options_are_reported(options, formats, message):
 
 def test_defaults():
     opts = parse_options({})
-    assert opts.formats == list(FORMATS) and opts.illustrate == "places"
+    assert opts.formats == list(FORMATS) and opts.illustrate is None  # follows the run
     assert opts.steps["dialogue"] == "dialogue" and opts.scene_numbers
 
 

@@ -846,10 +846,24 @@ def test_unregistered_custom_parser(project: Project, monkeypatch: pytest.Monkey
 def test_unknown_parser_type(project: Project) -> None:
     path = project(chain("steps:\n  a:\n    prompt: {text: hi}\n    parse: {type: xml}\n"))
     p = only_problem(path)
-    assert "unknown parser type" in p.message
-    assert "xml" in p.message
+    assert p.message == "no parser named 'xml' is registered"
     assert p.key == "steps.a.parse"
     assert "regex" in p.hint
+
+
+def test_custom_parser_schema_must_be_a_valid_json_schema(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = project(
+        chain(
+            "steps:\n  a:\n    prompt: {text: hi}\n"
+            "    parse: {type: shout, schema: {type: object, required: 3}}\n"
+        )
+    )
+    monkeypatch.setitem(parsers.custom_parsers(), "shout", lambda text, options: text.upper())
+    p = only_problem(path)
+    assert p.message.startswith("invalid JSON schema")
+    assert p.key == "steps.a.parse.schema"
 
 
 # -- 11. names and confinement -------------------------------------------------------------------

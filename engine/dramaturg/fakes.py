@@ -3,7 +3,7 @@
 ``FakeChatModel`` is a LangChain chat model. Without a script it answers with text derived from
 the prompt (the same prompt always gives the same answer), shaped to the step's parser: a list of
 lines for ``parse: lines``, labelled records for ``parse: sections``, an instance of the schema for
-``parse: json``. Scripted answers are given per step::
+``parse: json`` and for any parser given a ``schema``. Scripted answers are given per step::
 
     fake = FakeChatModel(responses={"title": "The Salt Road", "dialogue/2": "MARA\\nNo."},
                          latency=0.05, fail={"plot": 1})
@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import io
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -72,7 +73,31 @@ def _words(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(_WORDS) for _ in range(n))
 
 
-def _from_schema(schema: dict[str, Any], rng: random.Random, depth: int = 0) -> Any:
+def _string(schema: dict[str, Any], rng: random.Random) -> str:
+    """Words that fit the schema's ``pattern`` and length bounds where a few shapes can."""
+    pattern = schema.get("pattern")
+    lo, hi = int(schema.get("minLength", 0)), int(schema.get("maxLength", 10**6))
+    for n in (3, 1, 2, 5, 8, 12, 20):
+        words = _words(rng, n)
+        for cand in (words, words.capitalize(), f"{words.capitalize()}.", words.title()):
+            if lo <= len(cand) <= hi and (pattern is None or re.search(pattern, cand)):
+                return cand
+    return _words(rng, 3)
+
+
+def _from_schema(
+    schema: dict[str, Any], rng: random.Random, depth: int = 0, root: dict[str, Any] | None = None
+) -> Any:
+    root = schema if root is None else root
+    if "$ref" in schema:
+        ref = str(schema["$ref"])
+        target: Any = root
+        for part in ref.removeprefix("#/").split("/") if ref.startswith("#/") else []:
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        return _from_schema(target if isinstance(target, dict) else {}, rng, depth, root)
+    for key in ("anyOf", "oneOf"):
+        if schema.get(key):
+            return _from_schema(schema[key][0], rng, depth, root)
     if "enum" in schema:
         return schema["enum"][0]
     if "const" in schema:
@@ -82,10 +107,11 @@ def _from_schema(schema: dict[str, Any], rng: random.Random, depth: int = 0) -> 
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object":
         props = schema.get("properties", {})
-        return {k: _from_schema(v, rng, depth + 1) for k, v in props.items()}
+        return {k: _from_schema(v, rng, depth + 1, root) for k, v in props.items()}
     if kind == "array":
         n = max(int(schema.get("minItems", 0)), 0 if depth > 3 else 2)
-        return [_from_schema(schema.get("items", {}), rng, depth + 1) for _ in range(n)]
+        n = min(n, int(schema.get("maxItems", n)))
+        return [_from_schema(schema.get("items", {}), rng, depth + 1, root) for _ in range(n)]
     if kind == "integer":
         return int(schema.get("minimum", rng.randint(1, 9)))
     if kind == "number":
@@ -94,7 +120,7 @@ def _from_schema(schema: dict[str, Any], rng: random.Random, depth: int = 0) -> 
         return True
     if kind == "null":
         return None
-    return _words(rng, 3)
+    return _string(schema, rng)
 
 
 def derived_response(prompt: str, parse: dict[str, Any]) -> str:
@@ -112,7 +138,7 @@ def derived_response(prompt: str, parse: dict[str, Any]) -> str:
         return "\n\n".join(
             "\n".join(f"{label}: {_words(rng, 5)}" for label in labels) for _ in range(records)
         )
-    if kind == "json":
+    if kind == "json" or parse.get("schema"):
         schema = parse.get("schema") or {"type": "object", "properties": {"text": {}}}
         return json.dumps(_from_schema(schema, rng))
     return f"{_words(rng, 8).capitalize()}."

@@ -222,6 +222,15 @@ class CustomParse(_Strict):
     type: Literal["custom"]
     name: str
     options: dict[str, Any] = Field(default_factory=dict)
+    schema_: dict[str, Any] | None = Field(
+        None,
+        alias="schema",
+        description=(
+            "JSON Schema of the answer the parser reads. Models that support structured output "
+            "are constrained to it (the embedded model through a grammar; Cohere as far as its "
+            "schema subset allows) and the fake models answer with an instance of it."
+        ),
+    )
 
 
 ParseSpec = Annotated[
@@ -265,6 +274,11 @@ class StepSpec(_Strict):
             data["parse"] = (
                 {"type": parse} if parse in BUILTIN_PARSERS else {"type": "custom", "name": parse}
             )
+        elif isinstance(parse, dict) and "name" not in parse:
+            kind = parse.get("type")
+            if isinstance(kind, str) and kind not in (*BUILTIN_PARSERS, "custom"):
+                # {type: dramatron.scenes, schema: ...} names a custom parser
+                data["parse"] = {**parse, "type": "custom", "name": kind}
         return data
 
 

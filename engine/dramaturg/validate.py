@@ -433,14 +433,14 @@ def _check_parse(ctx: Ctx, step: StepSpec, base: tuple[Any, ...]) -> None:
                     hint="name what you want to keep: (?P<name>...)",
                     value=True,
                 )
-    elif isinstance(p, JsonParse) and p.schema_ is not None:
+    elif isinstance(p, (JsonParse, CustomParse)) and p.schema_ is not None:
         import jsonschema
 
         try:
             jsonschema.Draft202012Validator.check_schema(p.schema_)
         except jsonschema.SchemaError as exc:
             ctx.add((*path, "schema"), f"invalid JSON schema: {exc.message}", value=True)
-    elif isinstance(p, SectionsParse):
+    if isinstance(p, SectionsParse):
         keys = p.labels()
         if not keys:
             ctx.add((*path, "fields"), "'fields' is empty", value=True)

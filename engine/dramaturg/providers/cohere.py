@@ -19,9 +19,10 @@ other parameter of Cohere's v2 chat request (``safety_mode``, ``thinking``, ``pr
 
 Per-call metadata understood (``config={"metadata": {...}}`` on ``invoke``/``ainvoke``):
 
-* ``dramaturg_parse = {"type": "json", "schema": {...}}``: ask for JSON constrained by the
-  schema (``response_format={"type": "json_object", "json_schema": ...}``); without a schema,
-  for any JSON object.
+* ``dramaturg_parse = {"type": "json", "schema": {...}}`` (or any parser with a ``schema``): ask
+  for JSON constrained by the schema (``response_format={"type": "json_object", "json_schema":
+  ...}``, reduced to the subset Cohere accepts by :func:`cohere_schema`); without a schema, for
+  any JSON object.
 * ``dramaturg_seed = 7``: the sampling seed for this call, instead of the ``seed`` option.
 
 A successful response whose body is not the JSON a chat response is made of (an HTML page from a
@@ -184,6 +185,62 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+#: JSON Schema keywords outside the subset Cohere's structured output accepts: dropped, since the
+#: step's parser still checks what they would have enforced
+_UNSUPPORTED_KEYWORDS = frozenset(
+    {
+        "minItems",
+        "maxItems",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "pattern",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "uniqueItems",
+        "$schema",
+    }
+)
+#: keywords Cohere rejects that cannot be dropped without changing the shape: JSON mode instead
+_COMPOSITION = frozenset({"anyOf", "oneOf", "allOf", "not", "$ref"})
+
+
+def cohere_schema(schema: Any) -> dict[str, Any] | None:
+    """The part of a step's JSON schema Cohere can enforce, or None for plain JSON mode.
+
+    Cohere accepts a subset of JSON Schema (see its structured-outputs guide, "schema
+    constraints"): length, range and pattern keywords are dropped; a schema built by composition
+    (``anyOf``, ``$ref``, ...) is not sent at all, so the model is asked for any JSON object and
+    the parser checks the shape.
+    """
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if _COMPOSITION & node.keys():
+            raise ValueError
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in _UNSUPPORTED_KEYWORDS or key == "$defs":
+                continue
+            if key == "properties" and isinstance(value, dict):
+                out[key] = {k: walk(v) for k, v in value.items()}
+            else:
+                out[key] = walk(value)
+        return out
+
+    if not isinstance(schema, dict) or not schema:
+        return None
+    try:
+        result: dict[str, Any] = walk(schema)
+    except ValueError:
+        return None
+    return result
+
+
 # -- the LangChain model -----------------------------------------------------------------------
 @functools.cache
 def request_params() -> frozenset[str]:
@@ -290,8 +347,8 @@ def chat_model_class() -> type[BaseChatModel]:
             if isinstance(seed, int) and not isinstance(seed, bool):
                 params["seed"] = seed
             parse = meta.get("dramaturg_parse")
-            if isinstance(parse, dict) and parse.get("type") == "json":
-                schema = parse.get("schema")
+            if isinstance(parse, dict) and (parse.get("type") == "json" or parse.get("schema")):
+                schema = cohere_schema(parse.get("schema"))
                 params["response_format"] = (
                     {"type": "json_object", "json_schema": schema}
                     if schema

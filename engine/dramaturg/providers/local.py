@@ -9,8 +9,9 @@ is serialised by that model's lock, because a llama.cpp context is not thread-sa
 
 Per-call metadata understood (``config={"metadata": {...}}`` on ``invoke``/``ainvoke``):
 
-* ``dramaturg_parse = {"type": "json", "schema": {...}}``: constrain the output to JSON matching
-  the schema (a llama.cpp grammar); without a schema, to any JSON object.
+* ``dramaturg_parse = {"type": "json", "schema": {...}}`` (or any parser with a ``schema``):
+  constrain the output to JSON matching the schema (a llama.cpp grammar); ``json`` without a
+  schema: to any JSON object.
 * ``dramaturg_seed = 7``: the sampling seed for this call, instead of the ``seed`` field.
 """
 
@@ -345,7 +346,7 @@ class LocalChatModel(BaseChatModel):
             req["stop"] = list(dict.fromkeys(stops))
         fmt = kwargs.pop("response_format", None) or self.response_format
         parse = metadata.get("dramaturg_parse")
-        if isinstance(parse, dict) and parse.get("type") == "json":
+        if isinstance(parse, dict) and (parse.get("type") == "json" or parse.get("schema")):
             schema = parse.get("schema")
             fmt = {"type": "json_object", "schema": schema} if schema else {"type": "json_object"}
         if fmt:

@@ -71,6 +71,7 @@ def assemble(
     dialogue = _dialogue(out, cast, len(plot))
     descriptions = _places(out)
     illustrations = out.images("illustrations")
+    per_scene = (opts.illustrate or out.inputs().get("illustrate")) == "scenes"
     for character, image in zip(characters, out.images("portraits"), strict=False):
         character.portrait = image
 
@@ -87,7 +88,7 @@ def assemble(
         place_index = seen_places[key]
         if first_time and place_index < len(descriptions):
             scene.elements += [Action(p, "place") for p in paragraphs(descriptions[place_index])]
-        if opts.illustrate == "scenes":
+        if per_scene:
             scene.image = illustrations[i] if i < len(illustrations) else None
         elif first_time and place_index < len(illustrations):
             scene.image = illustrations[place_index]

@@ -7,6 +7,7 @@
             dialogue: dialogue, portraits: portraits, illustrations: illustrations}
     logline: logline          # the run input holding the logline
     illustrate: places        # illustrations are one per unique place, or per scene: scenes
+                              # (default: the run's `illustrate` input if it has one, else places)
     author: Jane Doe          # credit: "Co-written by Dramaturg and Jane Doe"
     draft_date: May 2026      # default: the day the run started
     scene_numbers: true       # #1# scene numbers in Fountain, FDX and the PDFs
@@ -60,7 +61,8 @@ class Options:
     formats: list[str] = field(default_factory=lambda: list(FORMATS))
     steps: dict[str, str] = field(default_factory=lambda: {r: r for r in STEP_ROLES})
     logline: str = "logline"
-    illustrate: Literal["places", "scenes"] = "places"
+    #: None: follow the run's ``illustrate`` input (places when it has none)
+    illustrate: Literal["places", "scenes"] | None = None
     author: str | None = None
     draft_date: str | None = None
     scene_numbers: bool = True
@@ -86,8 +88,8 @@ def parse_options(raw: Mapping[str, Any], cli_formats: list[str] | None = None) 
     if "steps" in raw:
         opts.steps.update(_steps(raw["steps"]))
     opts.logline = _string(raw, "logline", opts.logline) or opts.logline
-    illustrate = raw.get("illustrate", "places")
-    if illustrate not in ("places", "scenes"):
+    illustrate = raw.get("illustrate")
+    if illustrate not in ("places", "scenes", None):
         raise ExportError(
             f"screenplay exporter: option 'illustrate' is {illustrate!r}",
             hint="use 'places' (one illustration per unique place) or 'scenes' (one per scene)",
