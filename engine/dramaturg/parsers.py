@@ -54,8 +54,17 @@ def custom_parsers() -> Plugins:
     return _CUSTOM
 
 
-def parse(spec: ParseSpec, text: str, *, attempt: int = 0, attempts: int = 1) -> Any:
+def parse(
+    spec: ParseSpec,
+    text: str,
+    *,
+    attempt: int = 0,
+    attempts: int = 1,
+    schema: dict[str, Any] | None = None,
+) -> Any:
     """Parse ``text`` according to ``spec``.
+
+    ``schema`` is the step's schema as rendered for this call, when it is a template.
 
     A custom parser that declares keyword parameters ``attempt`` and ``attempts`` receives them
     (0-based try number and the step's total), e.g. to be strict on early tries and lenient on
@@ -66,7 +75,7 @@ def parse(spec: ParseSpec, text: str, *, attempt: int = 0, attempts: int = 1) ->
     if isinstance(spec, LinesParse):
         return parse_lines(text, strip_bullets=spec.strip_bullets)
     if isinstance(spec, JsonParse):
-        return parse_json(text, spec.schema_)
+        return parse_json(text, schema if schema is not None else spec.static_schema())
     if isinstance(spec, RegexParse):
         return parse_regex(text, spec)
     if isinstance(spec, SectionsParse):

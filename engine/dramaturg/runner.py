@@ -25,6 +25,7 @@ from .parsers import parse
 from .result import RunResult, StepResult, Usage
 from .rundir import RunDir
 from .secrets import scrub
+from .source import load_yaml
 from .spec import PromptRef, StepSpec
 from .templates import render
 from .validate import Checked, model_name_for
@@ -79,6 +80,7 @@ class Runner:
         self.started = time.time()
         self.ended: float | None = None
         self._compiled = checked.compiled  # shared by every run of the chain
+        self._schemas: dict[str, dict[str, Any]] = {}  # rendered schema text -> schema
         self._last_flush = 0.0
         self._flush_interval = 0.2
 
@@ -321,7 +323,33 @@ class Runner:
             self.rundir.write_text(RunDir.prompt_file(sid, item), sent, durable=False)
         if spec.kind == "image":
             return await self._image(sid, spec, prompt, item)
-        return await self._text(sid, spec, prompt, system, item)
+        schema = self._schema(sid, spec, context)
+        return await self._text(sid, spec, prompt, system, item, schema)
+
+    def _schema(self, sid: str, spec: StepSpec, context: dict[str, Any]) -> dict[str, Any] | None:
+        """The step's answer schema; a schema template is rendered and checked for this call."""
+        ref = getattr(spec.parse, "schema_", None)
+        if not isinstance(ref, PromptRef):
+            return ref
+        text = self._render(sid, "schema", ref, context)
+        if text in self._schemas:
+            return self._schemas[text]
+        import jsonschema
+
+        where = ref.file or self.chain_file
+        try:
+            data = load_yaml(text, where).data
+            if not isinstance(data, dict):
+                raise ValueError(f"it rendered a {type(data).__name__}, not a mapping")
+            jsonschema.Draft202012Validator.check_schema(data)
+        except (DramaturgError, ValueError, jsonschema.SchemaError) as exc:
+            problem = exc.message if hasattr(exc, "message") else str(exc)
+            raise StepError(
+                f"step '{sid}': the schema template {where} did not give a JSON schema: {problem}",
+                hint="render it with `dramaturg run --dry-run` and check the YAML it produces",
+            ) from None
+        self._schemas[text] = data
+        return data
 
     async def _call(
         self, sid: str, spec: StepSpec, item: int | None, fn: Callable[[int], Any]
@@ -367,7 +395,13 @@ class Runner:
                 await asyncio.sleep(delay)
 
     async def _text(
-        self, sid: str, spec: StepSpec, prompt: str, system: str, item: int | None
+        self,
+        sid: str,
+        spec: StepSpec,
+        prompt: str,
+        system: str,
+        item: int | None,
+        schema: dict[str, Any] | None = None,
     ) -> Any:
         from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -377,12 +411,15 @@ class Runner:
         raws: list[str] = []
         r = self.results[sid]
         last: ParseError | None = None
+        parse_settings = spec.parse.model_dump(by_alias=True)
+        if schema is not None:
+            parse_settings["schema"] = schema
         for attempt in range(spec.attempts):
             metadata = {
                 "dramaturg_step": sid,
                 "dramaturg_item": item,
                 "dramaturg_attempt": attempt,
-                "dramaturg_parse": spec.parse.model_dump(by_alias=True),
+                "dramaturg_parse": parse_settings,
             }
             if options.seed_number is not None:
                 metadata["dramaturg_seed"] = options.seed_number + attempt
@@ -398,7 +435,9 @@ class Runner:
             raw = text_of(message.content)
             raws.append(raw)
             try:
-                value = parse(spec.parse, raw, attempt=attempt, attempts=spec.attempts)
+                value = parse(
+                    spec.parse, raw, attempt=attempt, attempts=spec.attempts, schema=schema
+                )
             except ParseError as exc:
                 last = exc
                 self.emit("parse_failed", step=sid, item=item, attempt=attempt, error=str(exc))

@@ -166,6 +166,17 @@ class PromptRef(_Strict):
         return self
 
 
+#: a JSON Schema, or a template ({file: x.yaml.j2} / {text: ...}) rendering one as YAML or JSON
+#: with the step's variables (per fan-out item), e.g. to allow only the known characters' names
+SchemaSpec = PromptRef | dict[str, Any]
+_SCHEMA_DOC = (
+    "JSON Schema of the answer: a mapping, or a template ({file: ...} or {text: ...}) that "
+    "renders one (YAML or JSON) from the step's variables. Models that support structured "
+    "output are constrained to it (the embedded model through a grammar; Cohere as far as its "
+    "schema subset allows) and the fake models answer with an instance of it."
+)
+
+
 class TextParse(_Strict):
     """The output is the stripped text."""
 
@@ -183,7 +194,15 @@ class JsonParse(_Strict):
     """The output is JSON (code fences and surrounding prose ignored), optionally schema-checked."""
 
     type: Literal["json"]
-    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    schema_: SchemaSpec | None = Field(
+        None,
+        alias="schema",
+        union_mode="left_to_right",
+        description=_SCHEMA_DOC,
+    )
+
+    def static_schema(self) -> dict[str, Any] | None:
+        return self.schema_ if isinstance(self.schema_, dict) else None
 
 
 class RegexParse(_Strict):
@@ -222,15 +241,15 @@ class CustomParse(_Strict):
     type: Literal["custom"]
     name: str
     options: dict[str, Any] = Field(default_factory=dict)
-    schema_: dict[str, Any] | None = Field(
+    schema_: SchemaSpec | None = Field(
         None,
         alias="schema",
-        description=(
-            "JSON Schema of the answer the parser reads. Models that support structured output "
-            "are constrained to it (the embedded model through a grammar; Cohere as far as its "
-            "schema subset allows) and the fake models answer with an instance of it."
-        ),
+        union_mode="left_to_right",
+        description=_SCHEMA_DOC,
     )
+
+    def static_schema(self) -> dict[str, Any] | None:
+        return self.schema_ if isinstance(self.schema_, dict) else None
 
 
 ParseSpec = Annotated[

@@ -66,7 +66,7 @@ class Checked:
     plans: dict[str, StepPlan]
     templates: Templates
     prompt_dirs: list[Path]
-    #: (step, "prompt"|"system") -> line offset of an inline template in the chain file
+    #: (step, "prompt"|"system"|"schema") -> line offset of an inline template in the chain file
     inline_offsets: dict[tuple[str, str], int] = field(default_factory=dict)
     #: compiled templates, filled by runs (compiling is a large share of engine overhead)
     compiled: dict[tuple[str, str], Any] = field(default_factory=dict)
@@ -121,6 +121,11 @@ def check(source: Source, chain_path: Path, template_dirs: list[Path] | None = N
         for sid in parts.steps
         for key in ("prompt", "system")
     }
+    for sid in parts.steps:
+        where = ("steps", sid, "parse", "schema")
+        offsets[(sid, "schema")] = (
+            source.value_line((*where, "text")) or source.value_line(where) or 1
+        ) - 1
     if spec is not None and spec.outputs:
         for i, out in enumerate(spec.outputs):
             if out not in parts.steps:
@@ -282,22 +287,30 @@ def _check_steps(ctx: Ctx, parts: Parts, templates: Templates) -> dict[str, Step
         # templates
         reads: dict[str, tuple[Location, str]] = {}  # variable -> (first use, "prompt"|"system")
         files: list[str] = []
-        refs = [("prompt", step.prompt)] + ([("system", step.system)] if step.system else [])
-        for key, ref in refs:
-            got = _template_vars(ctx, templates, ref, (*base, key))
+        refs: list[tuple[str, PromptRef, tuple[Any, ...]]] = [
+            ("prompt", step.prompt, (*base, "prompt"))
+        ]
+        if step.system:
+            refs.append(("system", step.system, (*base, "system")))
+        schema = getattr(step.parse, "schema_", None)
+        if isinstance(schema, PromptRef):
+            refs.append(("schema", schema, (*base, "parse", "schema")))
+        for key, ref, where in refs:
+            got = _template_vars(ctx, templates, ref, where)
             if got:
                 for n, loc in got[0].items():
                     reads.setdefault(n, (loc, key))
                 files += got[1]
         deps: list[str] = []
         used_inputs: list[str] = []
+        where_of = {key: where for key, _, where in refs}
         for var, (loc, key) in reads.items():
             if var in local_vars:
                 continue
             if var in inputs or var in parts.broken_inputs:
                 used_inputs.append(var)
             elif var == sid:
-                ctx.add((*base, key), f"step '{sid}' reads its own output", location=loc)
+                ctx.add(where_of[key], f"step '{sid}' reads its own output", location=loc)
             elif var in known_steps:
                 deps.append(var)
             else:
@@ -308,7 +321,7 @@ def _check_steps(ctx: Ctx, parts: Parts, templates: Templates) -> dict[str, Step
                     else ("declare it under 'inputs', or add a step with that id")
                 )
                 ctx.add(
-                    (*base, key),
+                    where_of[key],
                     f"template variable '{var}' is not provided by any input or step",
                     hint=hint,
                     location=loc,
@@ -407,7 +420,7 @@ def output_shape(step: StepSpec) -> str:
     if isinstance(p, TextParse):
         return "text"
     if isinstance(p, JsonParse):
-        t = (p.schema_ or {}).get("type")
+        t = (p.static_schema() or {}).get("type")
         return {"array": "list", "object": "mapping", "string": "text"}.get(str(t), "any")
     if isinstance(p, (RegexParse, SectionsParse)):
         return "list" if p.multiple else "mapping"
@@ -433,11 +446,11 @@ def _check_parse(ctx: Ctx, step: StepSpec, base: tuple[Any, ...]) -> None:
                     hint="name what you want to keep: (?P<name>...)",
                     value=True,
                 )
-    elif isinstance(p, (JsonParse, CustomParse)) and p.schema_ is not None:
+    elif isinstance(p, (JsonParse, CustomParse)) and (static := p.static_schema()) is not None:
         import jsonschema
 
         try:
-            jsonschema.Draft202012Validator.check_schema(p.schema_)
+            jsonschema.Draft202012Validator.check_schema(static)
         except jsonschema.SchemaError as exc:
             ctx.add((*path, "schema"), f"invalid JSON schema: {exc.message}", value=True)
     if isinstance(p, SectionsParse):
