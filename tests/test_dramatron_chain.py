@@ -351,7 +351,18 @@ def test_structure_steps_spread_over_num_scenes(tmp_path):
     _, fake, _ = run(tmp_path, num_scenes=3)
     prompt = fake.calls_for("plot")[0].prompt
     assert "in this order: Exposition, Dilemma, Denouement." in prompt
-    assert 'Begin with: {"structure": "freytag", "scenes": [' in prompt
+    # the answer schema holds the model to exactly that plan, one scene per element
+    schema = fake.calls_for("plot")[0].parse["schema"]
+    scenes = schema["properties"]["scenes"]
+    assert [s["properties"]["plot_element"]["const"] for s in scenes["prefixItems"]] == [
+        "Exposition",
+        "Dilemma",
+        "Denouement",
+    ]
+    assert scenes["minItems"] == 3 and scenes["items"] is False
+    # and each beat starts with a character's name
+    beat = scenes["prefixItems"][0]["properties"]["beat"]["pattern"]
+    assert beat.startswith("^(Wren|Orrin|Squall) ")
     _, fake, _ = run(tmp_path / "b", num_scenes=6, structure="three_act")
     prompt = fake.calls_for("plot")[0].prompt
     assert "order: Beginning, Beginning, Middle, Middle, Conclusion, Conclusion." in prompt
@@ -414,3 +425,14 @@ def test_real_run_on_the_embedded_model(tmp_path):
     assert len(result["illustrations"]) == len(unique)
     manifest = json.loads((result.run_dir / "manifest.json").read_text())
     assert manifest["models"]["default"]["provider"] == "local"
+
+
+def test_dialogue_schema_admits_only_the_scene_speakers(tmp_path):
+    result, fake, _ = run(tmp_path)
+    by_item = {c.item: c for c in fake.calls_for("dialogue")}
+    for i, scene in enumerate(result["plot"]):
+        items = by_item[i].parse["schema"]["properties"]["scene"]
+        speakers = items["items"]["anyOf"][0]["properties"]["character"]["enum"]
+        named = [c["name"] for c in result["characters"] if c["name"] in scene["beat"]]
+        assert speakers == (named or [c["name"] for c in result["characters"]])
+        assert items["maxItems"] == 6

@@ -14,8 +14,10 @@ from dramaturg.screenplay.parsers import (
     characters,
     dialogue,
     normalise_place,
+    place,
     scenes,
     smart_title,
+    title,
 )
 
 
@@ -24,6 +26,8 @@ def test_the_parsers_are_registered_by_entry_point():
         ("dramatron.characters", characters),
         ("dramatron.scenes", scenes),
         ("dramatron.dialogue", dialogue),
+        ("dramatron.title", title),
+        ("dramatron.place", place),
     ):
         assert name in custom_parsers()
         assert custom_parsers().get(name) is fn
@@ -526,3 +530,49 @@ def test_loops_helpers():
     assert loops.drop_repeats(paras, str, ["a b"]) == ["A b.", "c", "c"]
     assert loops.describe(["x" * 100, "y"]).endswith("...' (and 1 more)")
     assert loops.describe([]) == ""
+
+
+# -- title and place descriptions ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('  "The Storm Jar" \n', "The Storm Jar"),
+        ("**Title:** The Salt Road.", "The Salt Road"),
+        ('{"title": "Glass Weather"}', "Glass Weather"),
+        ('```json\n{"Title": "Glass Weather"}\n```', "Glass Weather"),
+        ('{"title": "The Salt', "The Salt"),  # cut short by max_tokens
+        ("Title: Bottled Thunder **END**\nTitle: Another", "Bottled Thunder"),
+        ("The Keeper: A Tale of Storms and Jars and the Sea Below Us", "The Keeper"),
+    ],
+)
+def test_title_is_cleaned(text, expected):
+    assert title(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "**END**",
+        '{"title": ""}',
+        "In a world where the sea is always changing and the only way to stay alive is a lantern",
+    ],
+)
+def test_a_sentence_or_nothing_is_not_a_title(text):
+    with pytest.raises(ParseError):
+        title(text)
+
+
+def test_place_description_is_cleaned_and_capped():
+    text = (
+        "**Description:** A white tower on a black rock.  A white tower on a black rock.\n"
+        "Its lamp room hums with jars. Gulls wheel outside. The stairs are worn. **END**\n"
+        "Place: Harbour"
+    )
+    assert place(text) == (
+        "A white tower on a black rock. Its lamp room hums with jars. Gulls wheel outside."
+    )
+    assert place(text, {"max_sentences": 1}) == "A white tower on a black rock."
+    assert place('{"description": "A busy quay in the rain."}') == "A busy quay in the rain."
+    with pytest.raises(ParseError):
+        place("Description: **END**")

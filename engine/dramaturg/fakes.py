@@ -77,8 +77,13 @@ def _string(schema: dict[str, Any], rng: random.Random) -> str:
     """Words that fit the schema's ``pattern`` and length bounds where a few shapes can."""
     pattern = schema.get("pattern")
     lo, hi = int(schema.get("minLength", 0)), int(schema.get("maxLength", 10**6))
+    # a pattern opening with literal alternatives, "^(Mara|Orin) ...": start with the first
+    lead = re.match(r"\^\(([\w' ]+)[|)]", pattern or "")
+    prefix = f"{lead.group(1)} " if lead else ""
     for n in (3, 1, 2, 5, 8, 12, 20):
         words = _words(rng, n)
+        if prefix:
+            words = prefix + words
         for cand in (words, words.capitalize(), f"{words.capitalize()}.", words.title()):
             if lo <= len(cand) <= hi and (pattern is None or re.search(pattern, cand)):
                 return cand
@@ -109,9 +114,13 @@ def _from_schema(
         props = schema.get("properties", {})
         return {k: _from_schema(v, rng, depth + 1, root) for k, v in props.items()}
     if kind == "array":
-        n = max(int(schema.get("minItems", 0)), 0 if depth > 3 else 2)
+        fixed = [_from_schema(p, rng, depth + 1, root) for p in schema.get("prefixItems", [])]
+        items = schema.get("items", {})
+        n = max(int(schema.get("minItems", 0)), 0 if depth > 3 or fixed else 2)
         n = min(n, int(schema.get("maxItems", n)))
-        return [_from_schema(schema.get("items", {}), rng, depth + 1, root) for _ in range(n)]
+        if not isinstance(items, dict):  # items: false closes a prefixItems tuple
+            return fixed
+        return fixed + [_from_schema(items, rng, depth + 1, root) for _ in range(n - len(fixed))]
     if kind == "integer":
         return int(schema.get("minimum", rng.randint(1, 9)))
     if kind == "number":

@@ -1,7 +1,8 @@
 """Parsers of the Dramatron chain (``chains/dramatron.yaml``): model text in, screenplay data out.
 
-Registered as the entry points ``dramatron.characters``, ``dramatron.scenes`` and
-``dramatron.dialogue`` (``parse: dramatron.scenes`` in a chain). Each accepts both answers a
+Registered as the entry points ``dramatron.title``, ``dramatron.characters``,
+``dramatron.scenes``, ``dramatron.place`` and ``dramatron.dialogue`` (``parse: dramatron.scenes``
+in a chain). Each accepts both answers a
 model may give:
 
 * **JSON**, as the embedded model writes when its output is constrained by a JSON schema (a
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 from .parse_dialogue import dialogue
 from .parse_outline import characters, clean_name, describe_with_name, normalise_place, scenes
+from .parse_short import place, title
 from .parse_text import smart_title
 
 __all__ = [
@@ -41,6 +43,8 @@ __all__ = [
     "describe_with_name",
     "dialogue",
     "normalise_place",
+    "place",
     "scenes",
     "smart_title",
+    "title",
 ]
