@@ -157,7 +157,9 @@ def bench_size(
         def one_run(chain: Any, run_out: str | None = out) -> tuple[float, float, Any, Any]:
             fake = FakeChatModel(responses=responses)
             t0, c0 = time.perf_counter(), time.process_time()
-            result = chain.run({}, models={"default": fake}, out=run_out, concurrency=concurrency)
+            result = chain.run(  # no step cache: it would answer the repeats' calls
+                {}, models={"default": fake}, out=run_out, concurrency=concurrency, cache=False
+            )
             return time.perf_counter() - t0, time.process_time() - c0, result, fake
 
         one_run(load_chain(write_chain(Path(tmp), 10)), None)  # warm-up: lazy imports

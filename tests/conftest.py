@@ -9,6 +9,17 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _own_step_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test gets an empty step cache of its own (never ~/.cache): tests that count model
+    calls see every call, and no test's results leak into another's."""
+    folder = tmp_path_factory.mktemp("dramaturg-cache")
+    monkeypatch.setenv("DRAMATURG_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Callable[..., Path]:
     """``project(chain_yaml, templates={"a.j2": "..."})`` -> path of the chain file.

@@ -112,7 +112,8 @@ def test_provider_classifier_makes_its_errors_retryable(project, tmp_path):
     assert result.ok and len(fake.calls_for("items")) == 2
     fake2 = FlakyFake(responses={"items": "a"})
     with SwapFake(fake2):  # without a classifier the unknown error is permanent
-        result = chain(project).run({}, out=tmp_path, backoff=0.001)
+        # the same call as above: cache=False so that it reaches the model again
+        result = chain(project).run({}, out=tmp_path, backoff=0.001, cache=False)
     assert result.steps["items"].status == "failed"
     assert "Flaky: connection reset" in (result.steps["items"].error or "")
 

@@ -31,6 +31,7 @@ EXPECTED = {
     "load_run",
     "register_exporter",
     "register_parser",
+    "resume_run",
 }
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "load_run",
     "register_exporter",
     "register_parser",
+    "resume_run",
 ]
 
 _LAZY = {
@@ -58,6 +59,7 @@ _LAZY = {
     "ExportContext": "exporters",
     "register_exporter": "exporters",
     "load_run": "runs",
+    "resume_run": "resume",
 }
 
 from .errors import (  # noqa: E402
@@ -81,6 +83,7 @@ if TYPE_CHECKING:
     from .images import ImageModel, ImageRequest, ImageResult
     from .parsers import register_parser
     from .result import RunResult, StepResult, Usage
+    from .resume import resume_run
     from .runs import load_run
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import graph as graphs
-from .errors import InputError
+from .errors import InputError, RunStorageError
 from .inputs import resolve_inputs
 from .models import ModelSet
 from .result import RunResult
@@ -22,6 +24,12 @@ from .validate import Checked, check
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from .memo import Memo
+    from .records import FinishedRecords
+
+#: ``cache=`` of a run: None or True (the default folder), False (no cache) or a folder
+CacheSetting = bool | str | os.PathLike[str] | None
 
 DEFAULT_OUT = Path("outputs")
 
@@ -110,6 +118,7 @@ class Chain:
         text_inputs: frozenset[str] = frozenset(),
         export: bool = True,
         seed: int | None = None,
+        cache: CacheSetting = None,
     ) -> RunResult:
         """Run the chain.
 
@@ -118,33 +127,120 @@ class Chain:
         disk). After a successful run the chain's ``exports`` write their files there (an
         exporter failure raises ``ExportError``; the run's outputs are kept).
         ``seed`` replaces every model's seed for this run. ``dry_run`` replaces every model by
-        the fakes. The result holds every step's
+        the fakes. ``cache`` is the step cache: ``None`` its default folder
+        (``$DRAMATURG_CACHE_DIR``, ``$XDG_CACHE_HOME/dramaturg`` or ``~/.cache/dramaturg``),
+        ``False`` none, or a folder (which must be usable); dry runs use none. The result holds
+        every step's
         status and output; check ``result.ok`` or call ``result.raise_for_status()``.
         """
         if concurrency < 1:
             raise InputError("concurrency must be at least 1")
         values = resolve_inputs(self.spec.inputs, dict(inputs or {}), from_text=text_inputs)
-        model_set = ModelSet(self.spec.models, models, dry_run=dry_run, inputs=values, seed=seed)
+        model_set = self._model_set(models, dry_run=dry_run, inputs=values, seed=seed)
+        chain_hash = self.content_hash
+        memo = self._memo(cache, model_set, on_event)
+        try:
+            rundir = None
+            if out is not None:
+                from .snapshot import save_snapshot
+
+                rundir = RunDir.create(Path(out), make_run_id(self.name, chain_hash, values))
+                save_snapshot(rundir, self.text, self._checked)  # for resume and re-exports
+            settings = RunSettings(concurrency=concurrency, retries=retries, backoff=backoff)
+            return await self._execute(
+                values,
+                model_set,
+                rundir,
+                settings,
+                chain_hash=chain_hash,
+                on_event=on_event,
+                memo=memo,
+                export=export,
+            )
+        finally:
+            if memo is not None:
+                memo.close()
+
+    def _model_set(
+        self,
+        models: Mapping[str, Any] | None,
+        *,
+        dry_run: bool,
+        inputs: dict[str, Any],
+        seed: int | None,
+    ) -> ModelSet:
+        model_set = ModelSet(self.spec.models, models, dry_run=dry_run, inputs=inputs, seed=seed)
         model_set.check_providers({self._checked.plans[s].model for s in self.spec.steps})
         for step in self.spec.steps.values():  # fail before any work if a model cannot load
             model_set.instance(step)
-        chain_hash = self.content_hash
-        rundir = None
-        if out is not None:
-            rundir = RunDir.create(Path(out), make_run_id(self.name, chain_hash, values))
-            rundir.write_text("chain.yaml", self.text)  # the chain as run (for re-exports)
-        runner = Runner(
-            self._checked,
-            str(self.path),
-            chain_hash,
-            values,
-            model_set,
-            rundir,
-            RunSettings(concurrency=concurrency, retries=retries, backoff=backoff),
-            on_event,
-        )
+        return model_set
+
+    def _memo(
+        self,
+        cache: CacheSetting,
+        model_set: ModelSet,
+        on_event: Callable[[Event], None] | None,
+    ) -> Memo | None:
+        """The step cache for a run: none for dry runs or ``cache=False``. When the default
+        folder cannot be used the run goes on without a cache and says so (event
+        ``cache_off``); a folder the caller named must work (else InputError: nothing ran)."""
+        from .cache import StepCache, cache_dir_for
+        from .memo import Memo
+
+        where = None if model_set.dry_run else cache_dir_for(cache)
+        if where is None:
+            return None
+
+        def cache_off(reason: str) -> None:
+            if on_event is not None:
+                on_event({"event": "cache_off", "time": time.time(), "reason": reason})
+
         try:
-            result = await runner.run()
+            store = StepCache.open(where)
+        except RunStorageError as exc:
+            if cache not in (None, True):
+                raise InputError(exc.message, hint=exc.hint) from None
+            cache_off(f"running without the step cache: {exc}")
+            return None
+        return Memo(store, self._checked, model_set, cache_off)
+
+    async def _execute(
+        self,
+        values: dict[str, Any],
+        model_set: ModelSet,
+        rundir: RunDir | None,
+        settings: RunSettings,
+        *,
+        chain_hash: str,
+        on_event: Callable[[Event], None] | None,
+        memo: Memo | None,
+        export: bool,
+        chain_file: str | None = None,
+        previous: FinishedRecords | None = None,
+        started: float | None = None,
+        history: list[dict[str, Any]] | None = None,
+    ) -> RunResult:
+        """Run the steps into ``rundir`` (a new run, or the folder of one being resumed)."""
+        try:
+            with rundir.lock() if rundir is not None else contextlib.nullcontext():
+                if rundir is not None and previous is not None:
+                    rundir.remove_leftovers()  # of the attempt that was killed
+                runner = Runner(
+                    self._checked,
+                    chain_file or str(self.path),
+                    chain_hash,
+                    values,
+                    model_set,
+                    rundir,
+                    settings,
+                    on_event,
+                    memo=memo,
+                    previous=previous,
+                    chain_path=str(self.path.resolve()),
+                    started=started,
+                    history=history,
+                )
+                result = await runner.run()
         finally:  # in this event loop, while its connections can still be closed cleanly
             await model_set.aclose()
         if export and result.ok and rundir is not None and self.spec.exports:

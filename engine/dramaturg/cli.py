@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -31,6 +31,24 @@ TemplatesOpt = Annotated[
         "--templates", "-t", help="A folder of templates looked up before the chain's own."
     ),
 ]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Neither read nor write the step cache in this run."),
+]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        help="The step cache folder (default: $DRAMATURG_CACHE_DIR, "
+        "$XDG_CACHE_HOME/dramaturg or ~/.cache/dramaturg).",
+        show_default=False,
+    ),
+]
+ModelOpt = Annotated[
+    list[str] | None,
+    typer.Option("--model", "-m", help="Override a model: NAME=PROVIDER[:MODEL] (repeatable)."),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")]
 
 
 @app.callback()
@@ -85,10 +103,7 @@ def run(
     inputs: Annotated[
         Path | None, typer.Option("--inputs", "-i", help="A YAML or JSON file of inputs.")
     ] = None,
-    model: Annotated[
-        list[str] | None,
-        typer.Option("--model", "-m", help="Override a model: NAME=PROVIDER[:MODEL] (repeatable)."),
-    ] = None,
+    model: ModelOpt = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder receiving the run folder.")
     ] = Path("outputs"),
@@ -108,9 +123,14 @@ def run(
             "--seed", help="The seed of every model call in this run (default: each model's)."
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Run a chain.
+
+    A step call made before with the same templates, prompt, model, options, parser and seed is
+    answered from the step cache ([dim]--no-cache[/dim] to call the models anyway).
 
     [dim]Examples:[/dim]
       dramaturg run chains/dramatron.yaml --set logline="A lighthouse keeper..."
@@ -124,6 +144,7 @@ def run(
         from .inputs import parse_assignments, read_inputs_file
         from .models import parse_model_overrides
 
+        cache = _cache_setting(no_cache, cache_dir)
         loaded = _load(chain, templates)
         values: dict[str, Any] = read_inputs_file(inputs) if inputs else {}
         assigned = parse_assignments(set_ or [])
@@ -137,11 +158,75 @@ def run(
             on_event=printer,
             text_inputs=frozenset(assigned),
             seed=seed,
+            cache=cache,
         )
     except KeyboardInterrupt:
-        where = f"; finished steps are kept in {printer.run_dir}" if printer.run_dir else ""
-        _err(f"interrupted{where}")
-        raise typer.Exit(130) from None
+        _interrupted(printer.run_dir)
+    except Exception as exc:
+        raise _fail(exc) from None
+    printer.summary(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _cache_setting(no_cache: bool, cache_dir: Path | None) -> bool | Path | None:
+    from .errors import InputError
+
+    if no_cache and cache_dir is not None:
+        raise InputError(
+            "--no-cache and --cache-dir contradict each other", hint="give one of them"
+        )
+    return False if no_cache else cache_dir
+
+
+def _interrupted(run_dir: str | None) -> NoReturn:
+    if run_dir:
+        _err(
+            f"interrupted; finished steps are kept in {run_dir}\n"
+            f"  hint: continue with `dramaturg resume {run_dir}`"
+        )
+    else:
+        _err("interrupted")
+    raise typer.Exit(130)
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (outputs/<run-id>).")],
+    model: ModelOpt = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency", "-c", min=1, help="Model calls in flight at most (default: the run's)."
+        ),
+    ] = None,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Finish a run that was killed, interrupted or failed, in its own folder.
+
+    Finished steps and fan-out items are kept from the run folder (with or without the cache);
+    the rest runs with the run's inputs, seed and models, and the templates the run kept.
+
+    [dim]Example:[/dim]  dramaturg resume outputs/20261122-143005-dramatron-3fa9c2
+    """
+    from .progress import Printer
+
+    printer = Printer(quiet=quiet)
+    try:
+        from .models import parse_model_overrides
+        from .resume import resume_run
+
+        result = resume_run(
+            run_dir,
+            models=parse_model_overrides(model or []),
+            concurrency=concurrency,
+            cache=_cache_setting(no_cache, cache_dir),
+            on_event=printer,
+        )
+    except KeyboardInterrupt:
+        _interrupted(printer.run_dir)
     except Exception as exc:
         raise _fail(exc) from None
     printer.summary(result)
@@ -257,6 +342,74 @@ def schema() -> None:
     from .spec import json_schema
 
     print(json.dumps(json_schema(), indent=2))
+
+
+cache_app = typer.Typer(
+    help="The step cache: model answers kept for reuse by later runs.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.add_typer(cache_app, name="cache")
+
+
+def _cache_dir(cache_dir: Path | None) -> Path:
+    from .cache import default_cache_dir
+
+    return cache_dir if cache_dir is not None else default_cache_dir()
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+@cache_app.command("info")
+def cache_info(cache_dir: CacheDirOpt = None) -> None:
+    """Where the step cache is, and how many entries and blobs it holds."""
+    try:
+        from .cache import cache_info as read_info
+
+        info = read_info(_cache_dir(cache_dir))
+    except Exception as exc:
+        raise _fail(exc) from None
+    print(f"location  {info.location}")
+    print(f"entries   {info.entries}")
+    print(f"blobs     {info.blobs}")
+    print(f"size      {_size(info.size)}")
+
+
+@cache_app.command("clear")
+def cache_clear(
+    cache_dir: CacheDirOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete every entry of the step cache (later runs call the models again)."""
+    try:
+        from .cache import StepCache, cache_info
+
+        where = _cache_dir(cache_dir)
+        info = cache_info(where)
+        if info.entries == 0 and info.blobs == 0:
+            print(f"the step cache in {where} is empty")
+            return
+        question = f"Delete {info.entries} entries ({_size(info.size)}) from {where}?"
+        if not yes and not typer.confirm(question, default=False, abort=False):
+            _err("nothing deleted\n  hint: pass --yes to clear without a question")
+            raise typer.Exit(1)
+        with StepCache.open(where) as cache:
+            removed = cache.clear()
+    except typer.Exit:
+        raise
+    except typer.Abort:
+        _err("nothing deleted\n  hint: pass --yes to clear without a question")
+        raise typer.Exit(1) from None
+    except Exception as exc:
+        raise _fail(exc) from None
+    print(f"deleted {removed} entries from {where}")
 
 
 def main() -> None:

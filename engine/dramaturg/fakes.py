@@ -132,6 +132,28 @@ def _from_schema(
     return _string(schema, rng)
 
 
+def _describe(value: Any) -> Any:
+    """Scripted responses as data: a callable by its name, code and captured values."""
+    if isinstance(value, dict):
+        return {str(k): _describe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_describe(v) for v in value]
+    if callable(value):
+        code = getattr(value, "__code__", None)
+        name = getattr(value, "__qualname__", type(value).__qualname__)
+        if code is None:
+            return f"callable {name} {id(value)}"
+        cells = []
+        for cell in getattr(value, "__closure__", None) or ():
+            try:
+                cells.append(repr(cell.cell_contents))
+            except ValueError:  # an empty cell
+                cells.append("<empty>")
+        text = repr((code.co_code, code.co_consts, code.co_names, cells, value.__defaults__))
+        return f"callable {name} {hashlib.sha256(text.encode()).hexdigest()}"
+    return value
+
+
 def derived_response(prompt: str, parse: dict[str, Any]) -> str:
     """The fake's unscripted answer: derived from the prompt, shaped to the parser."""
     import json
@@ -172,6 +194,11 @@ class FakeChatModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "dramaturg-fake"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        # what decides the answers (the step cache keys on it); not latency or failures
+        return {"model_name": self.model_name, "responses": _describe(self.responses)}
 
     @property
     def calls(self) -> list[FakeCall]:

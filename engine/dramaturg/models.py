@@ -9,12 +9,14 @@ or an :class:`~dramaturg.images.ImageModel`). A step's ``options`` are merged ov
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .cachekey import canonical_json, without_secrets
 from .errors import InputError, ModelError
 from .images import ImageModel
 from .providers import ModelConfig, get_registry
@@ -110,6 +112,7 @@ class ModelSet:
         self._instances: dict[str, Any] = {}
         self._configs: dict[int, ModelConfig] = {}
         self._fakes: dict[str, Any] = {}
+        self._object_digests: dict[str, str] = {}
 
     def check_providers(self, used: set[str]) -> None:
         """Every used model's provider is registered (not needed for objects or dry runs)."""
@@ -199,6 +202,30 @@ class ModelSet:
                 with contextlib.suppress(Exception):
                     await close()
 
+    def identity(self, step: StepSpec) -> dict[str, Any]:
+        """What a step's model is, for the step cache: provider, model and the options that
+        shape its output (not ``timeout``; the seed is keyed on its own). Never a secret: secret
+        option names are masked, API keys live in the environment, which is not consulted.
+        A model object is described by its class and a digest of what identifies it."""
+        name = model_name_for(step)
+        config = self.config(step)
+        options = redact(config.options.model_dump(exclude_none=True, exclude={"seed", "timeout"}))
+        if name in self.objects:
+            if name not in self._object_digests:
+                described = canonical_json(without_secrets(object_identity(self.objects[name])))
+                self._object_digests[name] = hashlib.sha256(described.encode()).hexdigest()
+            cls = type(self.objects[name])
+            return {
+                "object": f"{cls.__module__}.{cls.__qualname__}",
+                "identity": self._object_digests[name],
+                "options": options,
+            }
+        model = config.model
+        registry = get_registry()
+        if model is None and config.provider in registry:
+            model = registry.get(config.provider).default_model
+        return {"provider": config.provider, "model": model, "options": options}
+
     def public(self, used: set[str]) -> dict[str, Any]:
         """Resolved model configs for the manifest: no secrets, objects by class name."""
         out: dict[str, Any] = {}
@@ -213,6 +240,24 @@ class ModelSet:
                     d["dry_run"] = "fake"
                 out[name] = d
         return out
+
+
+def object_identity(obj: Any) -> dict[str, Any]:
+    """A model object passed in by the caller, for the step cache: its class and what it says
+    identifies it (a LangChain model's ``_identifying_params``; an image model's ``name`` and
+    plain public attributes)."""
+    cls = type(obj)
+    ident: dict[str, Any] = {"object": f"{cls.__module__}.{cls.__qualname__}"}
+    if isinstance(obj, ImageModel):
+        plain = (str, int, float, bool, type(None), tuple)
+        ident["name"] = obj.name
+        ident["params"] = {
+            k: v for k, v in vars(obj).items() if not k.startswith("_") and isinstance(v, plain)
+        }
+    else:
+        params = getattr(obj, "_identifying_params", None)
+        ident["params"] = dict(params) if isinstance(params, Mapping) else {}
+    return ident
 
 
 def _is_chat_model(value: Any) -> bool:

@@ -48,6 +48,10 @@ class StepResult:
     items_total: int | None = None
     items_done: int = 0
     items_failed: int = 0
+    #: calls (a plain step's one, or fan-out items) answered from the step cache
+    cached: int = 0
+    #: calls kept from an earlier, interrupted attempt at the same run (``resume``)
+    resumed: int = 0
 
     @property
     def duration(self) -> float | None:

@@ -7,6 +7,10 @@ Layout::
     steps/<step>/<i>.json      one fan-out item
     steps/<step>[/<i>].png     images
     prompts/<step>[/<i>].txt   the exact prompts sent
+    chain.yaml, templates/     the chain file and its templates as run (for resume and exports)
+
+A finished fan-out item's record is renamed into place (not fsynced): a killed process, even by
+SIGKILL, leaves it whole or absent, and ``dramaturg resume`` keeps every whole one.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ import re
 import secrets
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import RunStorageError
+from .errors import InputError, RunStorageError
 
 _SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -66,6 +71,42 @@ class RunDir:
                 hint="choose another folder with --out, or fix its permissions",
             ) from None
         return cls(root)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder for this process while it runs (a run or a resume). The kernel drops
+        the lock when the process ends, however it ends (SIGKILL too)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no advisory locks on this platform
+            yield
+            return
+        try:
+            fd = os.open(self.root, os.O_RDONLY)
+        except OSError as exc:
+            raise RunStorageError(
+                f"cannot open the run folder {self.root}: {exc.strerror}"
+            ) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise InputError(
+                    f"the run folder {self.root} is in use by another dramaturg process",
+                    hint="wait for that run (or resume) to end, or stop it, then resume again",
+                ) from None
+            yield
+        finally:
+            os.close(fd)
+
+    def remove_leftovers(self) -> int:
+        """Delete the temporary files a killed process left behind (never a finished file)."""
+        removed = 0
+        for p in self.root.rglob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed += 1
+        return removed
 
     # -- paths -------------------------------------------------------------------------------
     def path(self, rel: str) -> Path:

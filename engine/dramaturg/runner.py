@@ -9,43 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from . import __version__
-from .calls import Limiter, classify, text_of
-from .errors import DramaturgError, ModelError, ParseError, TemplateRenderError
+from .errors import DramaturgError, TemplateRenderError
 from .executor import Executor
-from .images import ImageModel, ImageRequest
+from .memo import Memo
 from .models import ModelSet
-from .parsers import parse
+from .records import CallRecord, FinishedRecords
 from .result import RunResult, StepResult, Usage
 from .rundir import RunDir
 from .secrets import scrub
 from .source import load_yaml
 from .spec import PromptRef, StepSpec
+from .stepcalls import RunSettings, StepCalls, StepError
 from .templates import render
 from .validate import Checked, model_name_for
 
+__all__ = ["Event", "RunSettings", "Runner", "StepError"]
+
 Event = dict[str, Any]
-
-
-class StepError(DramaturgError):
-    """A step failed; the message names the step and the cause."""
-
-    exit_code = 1
-
-
-@dataclass
-class RunSettings:
-    concurrency: int = 8
-    #: extra tries after a transient model error (None: each model's or provider's setting)
-    retries: int | None = None
-    backoff: float = 0.5
-    backoff_max: float = 60.0
 
 
 class Runner:
@@ -61,6 +46,12 @@ class Runner:
         rundir: RunDir | None,
         settings: RunSettings,
         on_event: Callable[[Event], None] | None = None,
+        *,
+        memo: Memo | None = None,
+        previous: FinishedRecords | None = None,
+        chain_path: str | None = None,
+        started: float | None = None,
+        history: list[dict[str, Any]] | None = None,
     ) -> None:
         self.checked = checked
         self.spec = checked.spec
@@ -71,13 +62,19 @@ class Runner:
         self.on_event = on_event
         self.chain_file = chain_file
         self.chain_hash = chain_hash
+        self.chain_path = chain_path
+        #: the step cache (None: off) and, when resuming, the earlier attempt's finished work
+        self.memo = memo
+        self.previous = previous
+        #: earlier attempts at this run (resumes), recorded in the manifest
+        self.history = list(history or [])
         used = {model_name_for(s) for s in self.spec.steps.values()}
         self.used_models = used
-        self.policies = {n: models.policy(n, settings.retries) for n in used}
-        self.limiter = Limiter(settings.concurrency, self.policies)
         self.results = {sid: StepResult(sid) for sid in self.spec.steps}
+        policies = {n: models.policy(n, settings.retries) for n in used}
+        self.calls = StepCalls(models, settings, policies, self.results, rundir, self.emit)
         self.status = "running"
-        self.started = time.time()
+        self.started = started or time.time()
         self.ended: float | None = None
         self._compiled = checked.compiled  # shared by every run of the chain
         self._schemas: dict[str, dict[str, Any]] = {}  # rendered schema text -> schema
@@ -105,6 +102,8 @@ class Runner:
                 "ended": r.ended,
                 "attempts": r.attempts,
                 "usage": r.usage.as_dict(),
+                "cached": r.cached,
+                "resumed": r.resumed,
             }
             if spec.for_each is not None:
                 entry["items"] = {
@@ -119,20 +118,32 @@ class Runner:
             if r.skipped_because:
                 entry["skipped_because"] = r.skipped_because
             steps[sid] = entry
-        return {
+        chain = {"name": self.spec.name, "file": self.chain_file, "hash": self.chain_hash}
+        if self.chain_path:
+            chain["path"] = self.chain_path
+        settings = {
+            "concurrency": self.settings.concurrency,
+            "dry_run": self.models.dry_run,
+            "seed": self.models.seed,
+            "cache": str(self.memo.location) if self.memo else None,
+        }
+        manifest: dict[str, Any] = {
             "dramaturg": __version__,
             "run_id": self.rundir.id if self.rundir else None,
             "status": self.status,
-            "chain": {"name": self.spec.name, "file": self.chain_file, "hash": self.chain_hash},
+            "chain": chain,
             "started": self.started,
             "ended": self.ended,
             "inputs": self.inputs,
             "models": self.models.public(self.used_models),
-            "settings": {"concurrency": self.settings.concurrency, "dry_run": self.models.dry_run},
+            "settings": settings,
             "outputs": self.spec.output_steps(),
             "usage": total.as_dict(),
             "steps": steps,
         }
+        if self.history:
+            manifest["resumed"] = self.history
+        return manifest
 
     def flush(self, force: bool = False) -> None:
         """Write the manifest unless forced (a final flush always runs) at most every 0.2 s and
@@ -202,18 +213,44 @@ class Runner:
         self.emit("step_skipped", step=sid, because=because)
         self.flush()
 
+    def _resume_step(self, sid: str, spec: StepSpec, done: CallRecord) -> Any:
+        """A step the earlier attempt at this run finished: keep its output, call nothing."""
+        r = self.results[sid]
+        r.output, r.status, r.attempts = done.output, "done", done.attempts
+        if done.usage:
+            r.usage.add(done.usage)
+        started, ended = self.previous.times(sid) if self.previous else (None, None)
+        r.started, r.ended = started or time.time(), ended or time.time()
+        if spec.for_each is not None and isinstance(done.output, list):
+            r.items_total = r.items_done = r.resumed = len(done.output)
+        else:
+            r.resumed = 1
+        self.emit("resumed", step=sid, item=None)
+        self.flush()
+        return done.output
+
     async def _run_step(self, sid: str) -> Any:
         spec = self.spec.steps[sid]
         r = self.results[sid]
+        if self.previous is not None:
+            done = self.previous.step(sid, spec.kind)
+            if done is not None:
+                return self._resume_step(sid, spec, done)
         r.status, r.started = "running", time.time()
         self.emit("step_started", step=sid)
         self.flush()
+        extra: dict[str, Any] = {}
         try:
             context = self._context(sid)
             if spec.for_each is not None:
                 output = await self._fan_out(sid, spec, context)
             else:
-                output = await self._one(sid, spec, context, None)
+                record = await self._one(sid, spec, context, None)
+                output = record.output
+                if record.raw is not None:
+                    extra["raw"] = record.raw
+                if r.cached:
+                    extra["cached"] = True
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -229,7 +266,7 @@ class Runner:
             self.flush()
             raise
         r.output, r.status, r.ended = output, "done", time.time()
-        self._save_step(sid, {"status": "done", "output": output})
+        self._save_step(sid, {"status": "done", "output": output, **extra})
         self.emit("step_finished", step=sid, duration=r.duration, usage=r.usage.as_dict())
         self.flush()
         return output
@@ -255,7 +292,17 @@ class Runner:
         self.emit("fan_out", step=sid, items=len(items))
 
         async def item(i: int, value: Any) -> Any:
-            out = await self._one(sid, spec, {**context, spec.as_: value, "index": i}, i)
+            done = self.previous.item(sid, i, spec.kind) if self.previous else None
+            if done is not None:  # finished by the earlier attempt at this run
+                out = done.output
+                r.resumed += 1
+                r.attempts += done.attempts
+                if done.usage:
+                    r.usage.add(done.usage)
+                self.emit("resumed", step=sid, item=i)
+            else:
+                record = await self._one(sid, spec, {**context, spec.as_: value, "index": i}, i)
+                out = record.output
             r.items_done += 1
             self.emit("item_finished", step=sid, item=i, done=r.items_done, total=len(items))
             self.flush()
@@ -315,16 +362,45 @@ class Runner:
 
     async def _one(
         self, sid: str, spec: StepSpec, context: dict[str, Any], item: int | None
-    ) -> Any:
+    ) -> CallRecord:
+        """One call of a step (or one fan-out item): from the step cache, or from the model."""
         prompt = self._render(sid, "prompt", spec.prompt, context)
         system = self._render(sid, "system", spec.system, context) if spec.system else ""
         if self.rundir is not None:
             sent = f"=== system ===\n{system}\n=== prompt ===\n{prompt}\n" if system else prompt
             self.rundir.write_text(RunDir.prompt_file(sid, item), sent, durable=False)
-        if spec.kind == "image":
-            return await self._image(sid, spec, prompt, item)
-        schema = self._schema(sid, spec, context)
-        return await self._text(sid, spec, prompt, system, item, schema)
+        schema = self._schema(sid, spec, context) if spec.kind != "image" else None
+        memo = self.memo
+        key = memo.key(sid, spec, item, prompt, system, schema) if memo else None
+        record = memo.get(spec, key) if memo else None
+        cached = record is not None
+        if record is not None:
+            self.results[sid].cached += 1
+            self.emit("cached", step=sid, item=item)
+        elif spec.kind == "image":
+            record = await self.calls.image(sid, spec, prompt, item)
+        else:
+            record = await self.calls.text(sid, spec, prompt, system, item, schema)
+        self._record(sid, item, record, cached=cached)
+        if memo is not None and not cached:
+            memo.put(sid, key, record)
+        return record
+
+    def _record(self, sid: str, item: int | None, record: CallRecord, *, cached: bool) -> None:
+        """Save a finished call in the run folder: its image, and a fan-out item's record.
+
+        Both are atomic renames, which a killed process (SIGKILL too) cannot leave half done;
+        the item record is not fsynced (the step's own file, fsynced, holds every item too)."""
+        if self.rundir is None:
+            return
+        if record.image is not None:
+            self.rundir.write_bytes(record.output["image"], record.image)
+        if item is not None:
+            self.rundir.write_json(
+                RunDir.step_file(sid, item),
+                record.item_json(sid, item, cached=cached),
+                durable=False,
+            )
 
     def _schema(self, sid: str, spec: StepSpec, context: dict[str, Any]) -> dict[str, Any] | None:
         """The step's answer schema; a schema template is rendered and checked for this call."""
@@ -350,156 +426,3 @@ class Runner:
             ) from None
         self._schemas[text] = data
         return data
-
-    async def _call(
-        self, sid: str, spec: StepSpec, item: int | None, fn: Callable[[int], Any]
-    ) -> Any:
-        """Call the model with retries on transient errors, under the concurrency limits."""
-        r = self.results[sid]
-        name = model_name_for(spec)
-        policy = self.policies[name]
-        timeout = self.models.config(spec).options.timeout or policy.timeout
-        tries = 0
-        while True:
-            tries += 1
-            r.attempts += 1
-            try:
-                async with self.limiter.slot(name):
-                    coro = fn(tries)
-                    return await (asyncio.wait_for(coro, timeout) if timeout else coro)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                err = classify(exc, policy.classify)
-                if not err.transient or tries > policy.retries:
-                    if err.transient:
-                        raise ModelError(
-                            f"{err.message} (gave up after {tries} tries)",
-                            hint=err.hint,
-                            status=err.status,
-                        ) from exc
-                    raise err from exc
-                delay = min(self.settings.backoff_max, self.settings.backoff * 2 ** (tries - 1))
-                retry_after = err.retry_after
-                if isinstance(retry_after, (int, float)):
-                    delay = max(delay, float(retry_after))
-                delay *= 1 + random.random() * 0.25
-                self.emit(
-                    "retry",
-                    step=sid,
-                    item=item,
-                    attempt=tries,
-                    error=scrub(err.message),
-                    delay=delay,
-                )
-                await asyncio.sleep(delay)
-
-    async def _text(
-        self,
-        sid: str,
-        spec: StepSpec,
-        prompt: str,
-        system: str,
-        item: int | None,
-        schema: dict[str, Any] | None = None,
-    ) -> Any:
-        from langchain_core.messages import HumanMessage, SystemMessage
-
-        model = self.models.instance(spec)
-        options = self.models.config(spec).options
-        messages = ([SystemMessage(system)] if system else []) + [HumanMessage(prompt)]
-        raws: list[str] = []
-        r = self.results[sid]
-        last: ParseError | None = None
-        parse_settings = spec.parse.model_dump(by_alias=True)
-        if schema is not None:
-            parse_settings["schema"] = schema
-        for attempt in range(spec.attempts):
-            metadata = {
-                "dramaturg_step": sid,
-                "dramaturg_item": item,
-                "dramaturg_attempt": attempt,
-                "dramaturg_parse": parse_settings,
-            }
-            if options.seed_number is not None:
-                metadata["dramaturg_seed"] = options.seed_number + attempt
-
-            def invoke(_try: int, metadata: dict[str, Any] = metadata) -> Any:
-                return model.ainvoke(
-                    messages, stop=options.stop, config={"metadata": metadata, "run_name": f"{sid}"}
-                )
-
-            message = await self._call(sid, spec, item, invoke)
-            usage = getattr(message, "usage_metadata", None)
-            r.usage.add(dict(usage) if usage else {"calls": 1})
-            raw = text_of(message.content)
-            raws.append(raw)
-            try:
-                value = parse(
-                    spec.parse, raw, attempt=attempt, attempts=spec.attempts, schema=schema
-                )
-            except ParseError as exc:
-                last = exc
-                self.emit("parse_failed", step=sid, item=item, attempt=attempt, error=str(exc))
-                continue
-            if item is not None and self.rundir is not None:
-                self.rundir.write_json(
-                    RunDir.step_file(sid, item),
-                    {
-                        "step": sid,
-                        "item": item,
-                        "status": "done",
-                        "output": value,
-                        "raw": raw,
-                        "attempts": attempt + 1,
-                    },
-                    durable=False,  # the step's own file (fsynced) holds every item too
-                )
-            return value
-        assert last is not None
-        saved = ""
-        if self.rundir is not None:
-            rel = RunDir.step_file(sid, item, "raw.txt")
-            self.rundir.write_text(rel, "\n\n=== next attempt ===\n\n".join(raws))
-            saved = f"; raw output saved in {self.rundir.root / rel}"
-        raise StepError(
-            f"step '{sid}'{'' if item is None else f' item {item}'}: output could not be parsed "
-            f"after {spec.attempts} attempt(s): {last.message}{saved}",
-            hint=last.hint or "adjust the prompt or the step's parse settings",
-        )
-
-    async def _image(self, sid: str, spec: StepSpec, prompt: str, item: int | None) -> Any:
-        model: ImageModel = self.models.instance(spec)
-        o = self.models.config(spec).options
-        request = ImageRequest(
-            prompt=prompt,
-            negative_prompt=o.negative_prompt,
-            width=o.width,
-            height=o.height,
-            aspect_ratio=o.aspect_ratio,
-            seed=o.seed_number,
-            style_preset=o.style_preset,
-            output_format=o.output_format or "png",
-            extra=dict(o.extra),
-        )
-        result = await self._call(sid, spec, item, lambda _t: model.agenerate(request))
-        self.results[sid].usage.add({"calls": 1})
-        rel = RunDir.step_file(sid, item, result.extension)
-        if self.rundir is not None:
-            self.rundir.write_bytes(rel, result.data)
-        out = {
-            "image": rel,
-            "prompt": prompt,
-            "seed": result.seed,
-            "mime": result.mime,
-            "filtered": result.filtered,
-            "model": getattr(model, "name", type(model).__name__),
-            "metadata": result.metadata,
-        }
-        if item is not None and self.rundir is not None:
-            self.rundir.write_json(
-                RunDir.step_file(sid, item),
-                {"step": sid, "item": item, "status": "done", "output": out},
-                durable=False,
-            )
-        return out

@@ -24,10 +24,18 @@ def _read(path: Path) -> Any:
         raise InputError(f"cannot read {path}: {exc}") from None
 
 
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """A run folder's ``manifest.json``. Raises InputError."""
+    manifest = _read(run_dir / "manifest.json")
+    if not isinstance(manifest, dict):
+        raise InputError(f"{run_dir / 'manifest.json'} is not a run manifest")
+    return manifest
+
+
 def load_run(run_dir: str | Path) -> RunResult:
     """A finished (or interrupted) run, read back from its folder."""
     root = Path(run_dir)
-    manifest = _read(root / "manifest.json")
+    manifest = read_manifest(root)
     steps: dict[str, StepResult] = {}
     for sid, entry in manifest.get("steps", {}).items():
         r = StepResult(
@@ -38,6 +46,8 @@ def load_run(run_dir: str | Path) -> RunResult:
             ended=entry.get("ended"),
             usage=Usage(**entry.get("usage", {})),
             skipped_because=entry.get("skipped_because"),
+            cached=int(entry.get("cached") or 0),
+            resumed=int(entry.get("resumed") or 0),
         )
         if entry.get("error"):
             r.error, r.error_type = entry["error"].get("message"), entry["error"].get("type")

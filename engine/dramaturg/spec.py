@@ -277,6 +277,12 @@ class StepSpec(_Strict):
     parse: ParseSpec = Field(default_factory=TextParse)
     options: GenerationOptions = Field(default_factory=GenerationOptions)
     attempts: int = Field(3, ge=1, le=10, description="Tries when output fails to parse.")
+    cache: Literal["default", "recompute", "disable"] = Field(
+        "default",
+        description="The step cache: default (reuse a cached result of the same call), "
+        "recompute (always call the model and replace the cached result) or disable (neither "
+        "read nor write it).",
+    )
 
     @model_validator(mode="before")
     @classmethod

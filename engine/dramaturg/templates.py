@@ -102,6 +102,14 @@ class Templates:
         """Filenames of every template included (recursively) by this one."""
         return [f for _, f, _ in self._walk(text, filename, 0, set())][1:]
 
+    def included_names(self, text: str, filename: str) -> list[str]:
+        """Names (as templates refer to them) of every template this one includes, imports or
+        extends, recursively; names computed at render time cannot be known and are left out."""
+        names: list[str] = []
+        for ast, _, _ in self._walk(text, filename, 0, set()):
+            names += [n for n in meta.find_referenced_templates(ast) if n and n not in names]
+        return names
+
 
 def _first_line(ast: nodes.Template, name: str) -> int | None:
     for node in ast.find_all(nodes.Name):

@@ -1,0 +1,118 @@
+"""What a finished step call leaves behind, and finding it again.
+
+A :class:`CallRecord` is the outcome of one call of a plain step or one fan-out item: the parsed
+output, the raw text, the tries it took, its token usage and, for images, the image's bytes. The
+runner writes it to the run folder (``steps/<step>/<i>.json``) and to the step cache; a resumed
+run reads the finished ones back with :class:`FinishedRecords`. A record that cannot be read, is
+not marked done, or names an image that is not there counts as unfinished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import RunStorageError
+from .rundir import RunDir
+
+
+@dataclass
+class CallRecord:
+    """The outcome of one step call or fan-out item."""
+
+    output: Any
+    raw: str | None = None
+    #: tries the parse took (resampling), as recorded for a finished item
+    attempts: int = 1
+    usage: dict[str, int] = field(default_factory=dict)
+    #: image steps: the image's bytes, saved in the run folder at ``output["image"]``
+    image: bytes | None = None
+
+    def cache_value(self) -> dict[str, Any]:
+        return {
+            "output": self.output,
+            "raw": self.raw,
+            "attempts": self.attempts,
+            "usage": self.usage,
+        }
+
+    @classmethod
+    def from_cache(cls, value: dict[str, Any], attachments: dict[str, bytes]) -> CallRecord | None:
+        if "output" not in value:
+            return None
+        return cls(
+            output=value["output"],
+            raw=value.get("raw"),
+            attempts=int(value.get("attempts") or 1),
+            usage=dict(value.get("usage") or {}),
+            image=attachments.get("image"),
+        )
+
+    def item_json(self, step: str, item: int, *, cached: bool) -> dict[str, Any]:
+        data: dict[str, Any] = {"step": step, "item": item, "status": "done", "output": self.output}
+        if self.raw is not None:
+            data["raw"] = self.raw
+        data |= {"attempts": self.attempts, "usage": self.usage}
+        if cached:
+            data["cached"] = True
+        return data
+
+
+class FinishedRecords:
+    """The finished steps and items of an earlier attempt at a run, in its own folder."""
+
+    def __init__(self, rundir: RunDir, manifest: dict[str, Any]) -> None:
+        self.rundir = rundir
+        self.manifest = manifest
+
+    def _read(self, rel: str) -> dict[str, Any] | None:
+        try:
+            data = self.rundir.read_json(rel)
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) and data.get("status") == "done" else None
+
+    def _images_present(self, output: Any) -> bool:
+        outputs = output if isinstance(output, list) else [output]
+        for out in outputs:
+            if not isinstance(out, dict) or not isinstance(out.get("image"), str):
+                return False
+            try:
+                if not self.rundir.path(out["image"]).is_file():
+                    return False
+            except RunStorageError:  # a path leaving the run folder: not ours
+                return False
+        return True
+
+    def step(self, sid: str, kind: str) -> CallRecord | None:
+        """A finished step's record (the output of every item, for a fan-out)."""
+        data = self._read(RunDir.step_file(sid))
+        if data is None or data.get("step") != sid or "output" not in data:
+            return None
+        if kind == "image" and not self._images_present(data["output"]):
+            return None
+        return CallRecord(
+            output=data["output"],
+            raw=data.get("raw"),
+            attempts=int(data.get("attempts") or 0),
+            usage=dict(data.get("usage") or {}),
+        )
+
+    def item(self, sid: str, index: int, kind: str) -> CallRecord | None:
+        """A finished fan-out item's record."""
+        data = self._read(RunDir.step_file(sid, index))
+        if data is None or data.get("step") != sid or data.get("item") != index:
+            return None
+        if "output" not in data or (kind == "image" and not self._images_present(data["output"])):
+            return None
+        return CallRecord(
+            output=data["output"],
+            raw=data.get("raw"),
+            attempts=int(data.get("attempts") or 1),
+            usage=dict(data.get("usage") or {}),
+        )
+
+    def times(self, sid: str) -> tuple[float | None, float | None]:
+        """When a finished step started and ended, as the earlier attempt recorded it."""
+        entry = (self.manifest.get("steps") or {}).get(sid) or {}
+        return entry.get("started"), entry.get("ended")

@@ -1,0 +1,161 @@
+"""Resume a run in its own folder: one that was killed (SIGKILL too), interrupted or failed.
+
+What was finished is kept from the run folder's own records (``steps/<step>.json`` and
+``steps/<step>/<i>.json``), whether or not the step cache is on; everything else runs, with the
+run's inputs, seed, models and settings as its manifest recorded them, and the chain file and
+templates as the run kept them (``chain.yaml``, ``templates/``). A run folder made before
+templates were kept is resumed with the templates in the chain's prompt folders; the ``resume``
+event and the manifest say which. The manifest ends ``done`` when everything finished, and the
+chain's exporters run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .chain import CacheSetting, Chain
+from .errors import InputError
+from .inputs import resolve_inputs
+from .models import redact
+from .records import FinishedRecords
+from .result import RunResult
+from .rundir import RunDir
+from .runner import Event, RunSettings
+from .runs import read_manifest
+from .snapshot import CHAIN_FILE, TEMPLATES_DIR
+from .source import load_yaml, read_text
+from .spec import ChainSpec, ModelSpec
+from .validate import check, resolved_models
+
+
+def resume_run(run_dir: str | Path, **kwargs: Any) -> RunResult:
+    """Resume a run synchronously; see :func:`aresume_run` for the arguments."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(aresume_run(run_dir, **kwargs))
+    raise InputError(
+        "resume_run() was called inside a running event loop",
+        hint="use `await dramaturg.resume.aresume_run(...)` there",
+    )
+
+
+async def aresume_run(
+    run_dir: str | Path,
+    *,
+    models: Mapping[str, Any] | None = None,
+    concurrency: int | None = None,
+    retries: int | None = None,
+    backoff: float = 0.5,
+    on_event: Callable[[Event], None] | None = None,
+    cache: CacheSetting = None,
+    export: bool = True,
+) -> RunResult:
+    """Finish the run in ``run_dir``: keep what it finished, run the rest, export.
+
+    ``models`` is needed for the models the run was given as Python objects (a LangChain chat
+    model, an image model) and may replace others (``"provider:model"``); the rest are the
+    run's own. ``concurrency`` defaults to the run's. ``cache`` as for :meth:`Chain.arun`;
+    ``None`` means as the run: no cache if it ran without one, else the folder it used.
+    Finished work is kept from the run folder whatever the cache setting.
+    """
+    root = Path(run_dir)
+    manifest = read_manifest(root)
+    chain, kept = load_chain_snapshot(root, manifest)
+    recorded = manifest.get("settings") or {}
+    values = resolve_inputs(chain.spec.inputs, dict(manifest.get("inputs") or {}))
+    model_set = chain._model_set(
+        _recorded_models(manifest, chain.spec, models or {}),
+        dry_run=bool(recorded.get("dry_run")),
+        inputs=values,
+        seed=recorded.get("seed"),
+    )
+    templates = "run folder" if kept else "prompt folders"
+    if on_event is not None:
+        folders = [str(p) for p in chain._checked.prompt_dirs]
+        on_event(
+            {"event": "resume", "time": time.time(), "run_dir": str(root), "templates": templates}
+            | ({} if kept else {"template_folders": folders})
+        )
+    info = manifest.get("chain") or {}
+    if cache is None and "cache" in recorded:
+        cache = False if recorded["cache"] is None else Path(recorded["cache"])
+    settings = RunSettings(
+        concurrency=concurrency or int(recorded.get("concurrency") or 8),
+        retries=retries,
+        backoff=backoff,
+    )
+    if settings.concurrency < 1:
+        raise InputError("concurrency must be at least 1")
+    memo = chain._memo(cache, model_set, on_event)
+    try:
+        return await chain._execute(
+            values,
+            model_set,
+            RunDir(root),
+            settings,
+            chain_hash=str(info.get("hash") or chain.content_hash),
+            chain_file=info.get("file"),
+            on_event=on_event,
+            memo=memo,
+            export=export,
+            previous=FinishedRecords(RunDir(root), manifest),
+            started=manifest.get("started"),
+            history=[*(manifest.get("resumed") or []), {"at": time.time(), "templates": templates}],
+        )
+    finally:
+        if memo is not None:
+            memo.close()
+
+
+def load_chain_snapshot(root: Path, manifest: dict[str, Any]) -> tuple[Chain, bool]:
+    """The chain as the run in ``root`` ran it, and whether its templates were kept there.
+
+    The chain file is the run's snapshot; its prompt folders are found relative to where the
+    chain file was, and the kept templates are looked up before them."""
+    snapshot = root / CHAIN_FILE
+    if not snapshot.is_file():
+        raise InputError(
+            f"{snapshot} not found",
+            hint="only run folders written by `dramaturg run` can be resumed",
+        )
+    text = read_text(snapshot)
+    info = manifest.get("chain") or {}
+    original = Path(info.get("path") or info.get("file") or snapshot)
+    kept = root / TEMPLATES_DIR
+    checked = check(load_yaml(text, str(snapshot)), original, [kept] if kept.is_dir() else [])
+    return Chain(original, text, checked), kept.is_dir()
+
+
+def _recorded_models(
+    manifest: dict[str, Any], spec: ChainSpec, given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The models the run used, as overrides of the chain's own where they differ (``--model``
+    at run time), plus the caller's ``given`` ones."""
+    declared = resolved_models(spec.models)
+    out: dict[str, Any] = {}
+    for name, entry in (manifest.get("models") or {}).items():
+        if name in given or name not in declared or not isinstance(entry, dict):
+            continue
+        if "object" in entry:
+            raise InputError(
+                f"model '{name}' of this run was a Python object ({entry['object']})",
+                hint=f"resume it from Python: dramaturg.resume_run(run_dir, models={{'{name}': "
+                "<the model>}), or give another with --model "
+                f"{name}=PROVIDER[:MODEL]",
+            )
+        used = {k: v for k, v in entry.items() if k != "dry_run"}
+        own = declared[name]
+        current = redact(own.model_dump(exclude_none=True, exclude_defaults=True))
+        current["provider"] = own.provider
+        if used == current:
+            continue
+        extra = used.get("extra")
+        if isinstance(extra, dict):  # masked values come back from the chain file
+            used["extra"] = {k: own.extra.get(k, v) if v == "***" else v for k, v in extra.items()}
+        out[name] = ModelSpec.model_validate(used)
+    return {**out, **given}

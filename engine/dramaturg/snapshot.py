@@ -1,0 +1,58 @@
+"""The chain as a run ran it, kept in the run folder: ``chain.yaml`` and ``templates/``.
+
+``templates/`` holds every template file the steps use (prompts, system prompts, schema
+templates and what they include), under the name the chain uses for it, so that
+``dramaturg resume`` renders the rest of the run with the templates its first part used, even if
+the prompt folders were edited since. A template whose name is computed at render time, or that
+a run folder cannot hold, is not kept: a resume finds it in the chain's prompt folders.
+"""
+
+from __future__ import annotations
+
+import jinja2
+
+from .errors import RunStorageError
+from .rundir import RunDir
+from .spec import PromptRef
+from .validate import Checked
+
+CHAIN_FILE = "chain.yaml"
+TEMPLATES_DIR = "templates"
+
+
+def template_sources(checked: Checked) -> dict[str, str]:
+    """Template name -> source, for every template file the chain's steps use."""
+    t = checked.templates
+    names: list[str] = []
+    for step in checked.spec.steps.values():
+        for ref in (step.prompt, step.system, getattr(step.parse, "schema_", None)):
+            if not isinstance(ref, PromptRef):
+                continue
+            try:
+                if ref.file is not None:
+                    text, filename = t.source(ref.file)
+                    found = [ref.file, *t.included_names(text, filename)]
+                else:
+                    found = t.included_names(ref.text or "", "<inline>")
+            except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
+                continue  # validation reported it; nothing to keep
+            names += [n for n in found if n not in names]
+    sources: dict[str, str] = {}
+    for name in names:
+        try:
+            sources[name] = t.source(name)[0]
+        except jinja2.TemplateNotFound:
+            continue
+    return sources
+
+
+def save_snapshot(rundir: RunDir, text: str, checked: Checked) -> None:
+    """Keep the chain file's text and its templates in the run folder."""
+    rundir.write_text(CHAIN_FILE, text)
+    for name, source in template_sources(checked).items():
+        rel = f"{TEMPLATES_DIR}/{name}"
+        try:
+            rundir.path(rel)
+        except RunStorageError:  # a name the run folder cannot hold (e.g. "../x.j2")
+            continue
+        rundir.write_text(rel, source, durable=False)

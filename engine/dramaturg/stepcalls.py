@@ -1,0 +1,194 @@
+"""Calling a step's model: retries with backoff under the concurrency limits, resampling
+output that does not parse, and image requests. Each call returns a :class:`CallRecord`; where
+it is kept (run folder, step cache) is the runner's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .calls import Limiter, classify, text_of
+from .errors import DramaturgError, ModelError, ParseError
+from .images import ImageModel, ImageRequest
+from .models import CallPolicy, ModelSet
+from .parsers import parse
+from .records import CallRecord
+from .result import StepResult, Usage
+from .rundir import RunDir
+from .secrets import scrub
+from .spec import StepSpec
+from .validate import model_name_for
+
+
+class StepError(DramaturgError):
+    """A step failed; the message names the step and the cause."""
+
+    exit_code = 1
+
+
+@dataclass
+class RunSettings:
+    concurrency: int = 8
+    #: extra tries after a transient model error (None: each model's or provider's setting)
+    retries: int | None = None
+    backoff: float = 0.5
+    backoff_max: float = 60.0
+
+
+class StepCalls:
+    """The model calls of one run's steps."""
+
+    def __init__(
+        self,
+        models: ModelSet,
+        settings: RunSettings,
+        policies: dict[str, CallPolicy],
+        results: dict[str, StepResult],
+        rundir: RunDir | None,
+        emit: Callable[..., None],
+    ) -> None:
+        self.models = models
+        self.settings = settings
+        self.policies = policies
+        self.limiter = Limiter(settings.concurrency, policies)
+        self.results = results
+        self.rundir = rundir
+        self.emit = emit
+
+    async def call(
+        self, sid: str, spec: StepSpec, item: int | None, fn: Callable[[int], Any]
+    ) -> Any:
+        """Call the model with retries on transient errors, under the concurrency limits."""
+        r = self.results[sid]
+        name = model_name_for(spec)
+        policy = self.policies[name]
+        timeout = self.models.config(spec).options.timeout or policy.timeout
+        tries = 0
+        while True:
+            tries += 1
+            r.attempts += 1
+            try:
+                async with self.limiter.slot(name):
+                    coro = fn(tries)
+                    return await (asyncio.wait_for(coro, timeout) if timeout else coro)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                err = classify(exc, policy.classify)
+                if not err.transient or tries > policy.retries:
+                    if err.transient:
+                        raise ModelError(
+                            f"{err.message} (gave up after {tries} tries)",
+                            hint=err.hint,
+                            status=err.status,
+                        ) from exc
+                    raise err from exc
+                delay = min(self.settings.backoff_max, self.settings.backoff * 2 ** (tries - 1))
+                retry_after = err.retry_after
+                if isinstance(retry_after, (int, float)):
+                    delay = max(delay, float(retry_after))
+                delay *= 1 + random.random() * 0.25
+                self.emit(
+                    "retry",
+                    step=sid,
+                    item=item,
+                    attempt=tries,
+                    error=scrub(err.message),
+                    delay=delay,
+                )
+                await asyncio.sleep(delay)
+
+    async def text(
+        self,
+        sid: str,
+        spec: StepSpec,
+        prompt: str,
+        system: str,
+        item: int | None,
+        schema: dict[str, Any] | None = None,
+    ) -> CallRecord:
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        model = self.models.instance(spec)
+        options = self.models.config(spec).options
+        messages = ([SystemMessage(system)] if system else []) + [HumanMessage(prompt)]
+        raws: list[str] = []
+        r = self.results[sid]
+        used = Usage()  # this call's usage (every attempt), kept with its record
+        last: ParseError | None = None
+        parse_settings = spec.parse.model_dump(by_alias=True)
+        if schema is not None:
+            parse_settings["schema"] = schema
+        for attempt in range(spec.attempts):
+            metadata = {
+                "dramaturg_step": sid,
+                "dramaturg_item": item,
+                "dramaturg_attempt": attempt,
+                "dramaturg_parse": parse_settings,
+            }
+            if options.seed_number is not None:
+                metadata["dramaturg_seed"] = options.seed_number + attempt
+
+            def invoke(_try: int, metadata: dict[str, Any] = metadata) -> Any:
+                return model.ainvoke(
+                    messages, stop=options.stop, config={"metadata": metadata, "run_name": f"{sid}"}
+                )
+
+            message = await self.call(sid, spec, item, invoke)
+            usage = getattr(message, "usage_metadata", None)
+            for total in (r.usage, used):
+                total.add(dict(usage) if usage else {"calls": 1})
+            raw = text_of(message.content)
+            raws.append(raw)
+            try:
+                value = parse(
+                    spec.parse, raw, attempt=attempt, attempts=spec.attempts, schema=schema
+                )
+            except ParseError as exc:
+                last = exc
+                self.emit("parse_failed", step=sid, item=item, attempt=attempt, error=str(exc))
+                continue
+            return CallRecord(value, raw=raw, attempts=attempt + 1, usage=used.as_dict())
+        assert last is not None
+        saved = ""
+        if self.rundir is not None:
+            rel = RunDir.step_file(sid, item, "raw.txt")
+            self.rundir.write_text(rel, "\n\n=== next attempt ===\n\n".join(raws))
+            saved = f"; raw output saved in {self.rundir.root / rel}"
+        raise StepError(
+            f"step '{sid}'{'' if item is None else f' item {item}'}: output could not be parsed "
+            f"after {spec.attempts} attempt(s): {last.message}{saved}",
+            hint=last.hint or "adjust the prompt or the step's parse settings",
+        )
+
+    async def image(self, sid: str, spec: StepSpec, prompt: str, item: int | None) -> CallRecord:
+        model: ImageModel = self.models.instance(spec)
+        o = self.models.config(spec).options
+        request = ImageRequest(
+            prompt=prompt,
+            negative_prompt=o.negative_prompt,
+            width=o.width,
+            height=o.height,
+            aspect_ratio=o.aspect_ratio,
+            seed=o.seed_number,
+            style_preset=o.style_preset,
+            output_format=o.output_format or "png",
+            extra=dict(o.extra),
+        )
+        result = await self.call(sid, spec, item, lambda _t: model.agenerate(request))
+        self.results[sid].usage.add({"calls": 1})
+        rel = RunDir.step_file(sid, item, result.extension)
+        out = {
+            "image": rel,
+            "prompt": prompt,
+            "seed": result.seed,
+            "mime": result.mime,
+            "filtered": result.filtered,
+            "model": getattr(model, "name", type(model).__name__),
+            "metadata": result.metadata,
+        }
+        return CallRecord(out, usage=Usage(calls=1).as_dict(), image=result.data)
