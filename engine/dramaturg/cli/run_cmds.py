@@ -1,0 +1,192 @@
+"""``dramaturg run``, ``resume`` and ``export``: running chains and re-exporting runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from . import (
+    CacheDirOpt,
+    ChainArg,
+    ModelOpt,
+    NoCacheOpt,
+    QuietOpt,
+    TemplatesOpt,
+    _err,
+    _fail,
+    _load,
+    app,
+)
+
+
+@app.command()
+def run(
+    chain: ChainArg,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="An input: NAME=VALUE (repeatable).", show_default=False),
+    ] = None,
+    inputs: Annotated[
+        Path | None, typer.Option("--inputs", "-i", help="A YAML or JSON file of inputs.")
+    ] = None,
+    model: ModelOpt = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder receiving the run folder.")
+    ] = Path("outputs"),
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="Model calls in flight at most.")
+    ] = 8,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Run on the fake models: no keys, no cost, checks the whole chain."
+        ),
+    ] = False,
+    templates: TemplatesOpt = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="The seed of every model call in this run (default: each model's)."
+        ),
+    ] = None,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run a chain.
+
+    A step call made before with the same templates, prompt, model, options, parser and seed is
+    answered from the step cache ([dim]--no-cache[/dim] to call the models anyway).
+
+    [dim]Examples:[/dim]
+      dramaturg run chains/dramatron.yaml --set logline="A lighthouse keeper..."
+      dramaturg run dramatron --inputs story.yaml --model default=cohere:command-a-03-2025
+      dramaturg run chains/dramatron.yaml --set logline="..." --dry-run
+    """
+    from ..progress import Printer
+
+    printer = Printer(quiet=quiet)
+    try:
+        from ..inputs import parse_assignments, read_inputs_file
+        from ..models import parse_model_overrides
+
+        cache = _cache_setting(no_cache, cache_dir)
+        loaded = _load(chain, templates)
+        values: dict[str, Any] = read_inputs_file(inputs) if inputs else {}
+        assigned = parse_assignments(set_ or [])
+        values.update(assigned)
+        result = loaded.run(
+            values,
+            models=parse_model_overrides(model or []),
+            out=out,
+            concurrency=concurrency,
+            dry_run=dry_run,
+            on_event=printer,
+            text_inputs=frozenset(assigned),
+            seed=seed,
+            cache=cache,
+        )
+    except KeyboardInterrupt:
+        _interrupted(printer.run_dir)
+    except Exception as exc:
+        raise _fail(exc) from None
+    printer.summary(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _cache_setting(no_cache: bool, cache_dir: Path | None) -> bool | Path | None:
+    from ..errors import InputError
+
+    if no_cache and cache_dir is not None:
+        raise InputError(
+            "--no-cache and --cache-dir contradict each other", hint="give one of them"
+        )
+    return False if no_cache else cache_dir
+
+
+def _interrupted(run_dir: str | None) -> NoReturn:
+    if run_dir:
+        _err(
+            f"interrupted; finished steps are kept in {run_dir}\n"
+            f"  hint: continue with `dramaturg resume {run_dir}`"
+        )
+    else:
+        _err("interrupted")
+    raise typer.Exit(130)
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (outputs/<run-id>).")],
+    model: ModelOpt = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency", "-c", min=1, help="Model calls in flight at most (default: the run's)."
+        ),
+    ] = None,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Finish a run that was killed, interrupted or failed, in its own folder.
+
+    Finished steps and fan-out items are kept from the run folder (with or without the cache);
+    the rest runs with the run's inputs, seed and models, and the templates the run kept.
+
+    [dim]Example:[/dim]  dramaturg resume outputs/20261122-143005-dramatron-3fa9c2
+    """
+    from ..progress import Printer
+
+    printer = Printer(quiet=quiet)
+    try:
+        from ..models import parse_model_overrides
+        from ..resume import resume_run
+
+        result = resume_run(
+            run_dir,
+            models=parse_model_overrides(model or []),
+            concurrency=concurrency,
+            cache=_cache_setting(no_cache, cache_dir),
+            on_event=printer,
+        )
+    except KeyboardInterrupt:
+        _interrupted(printer.run_dir)
+    except Exception as exc:
+        raise _fail(exc) from None
+    printer.summary(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (outputs/<run-id>).")],
+    format: Annotated[
+        list[str] | None,
+        typer.Option("--format", "-f", help="Only these formats (repeatable), e.g. fountain, pdf."),
+    ] = None,
+) -> None:
+    """Run a finished run's exporters again (e.g. after editing an output by hand).
+
+    [dim]Example:[/dim]  dramaturg export outputs/20261122-143005-dramatron-3fa9c2 -f pdf
+    """
+    try:
+        from ..runs import chain_exports, export_run, load_run
+
+        result = load_run(run_dir)
+        exports = chain_exports(run_dir)
+        if not exports:
+            _err(f"error: the chain of {run_dir} declares no exports")
+            raise typer.Exit(2)
+        written = export_run(result, exports, formats=list(format) if format else None)
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise _fail(exc) from None
+    for name, files in written.items():
+        for f in files:
+            print(f"{name}: {run_dir / f}")
