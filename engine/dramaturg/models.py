@@ -226,6 +226,25 @@ class ModelSet:
             model = registry.get(config.provider).default_model
         return {"provider": config.provider, "model": model, "options": options}
 
+    def billing_ref(self, step: StepSpec) -> tuple[str, str | None]:
+        """Who answers a step's calls, for the price table: ``(provider, model)`` with the
+        provider's default model filled in (``fake`` in dry runs). A model object is named by
+        its class and model name; an image model object by its ``name`` (``provider:model``)."""
+        name = model_name_for(step)
+        if name in self.objects:
+            obj = self.objects[name]
+            if isinstance(obj, ImageModel):
+                provider, _, model = obj.name.partition(":")
+                return provider, model or None
+            named = getattr(obj, "model_name", None) or getattr(obj, "model", None)
+            return type(obj).__name__, str(named) if named else None
+        config = self.config(step)
+        registry = get_registry()
+        ref = config.model
+        if ref is None and config.provider in registry:
+            ref = registry.get(config.provider).default_model
+        return config.provider, ref
+
     def public(self, used: set[str]) -> dict[str, Any]:
         """Resolved model configs for the manifest: no secrets, objects by class name."""
         out: dict[str, Any] = {}

@@ -27,6 +27,8 @@ class CallRecord:
     usage: dict[str, int] = field(default_factory=dict)
     #: image steps: the image's bytes, saved in the run folder at ``output["image"]``
     image: bytes | None = None
+    #: taken from the step cache in this run (no model was called)
+    cached: bool = False
 
     def cache_value(self) -> dict[str, Any]:
         return {
@@ -48,13 +50,19 @@ class CallRecord:
             image=attachments.get("image"),
         )
 
-    def item_json(self, step: str, item: int, *, cached: bool) -> dict[str, Any]:
+    def item_json(
+        self, step: str, item: int, *, cached: bool, times: dict[str, float] | None = None
+    ) -> dict[str, Any]:
+        """The record of a fan-out item; ``times``: when it was ready (``queued``), when its
+        model call began (``started``) and when it ``ended`` (epoch seconds)."""
         data: dict[str, Any] = {"step": step, "item": item, "status": "done", "output": self.output}
         if self.raw is not None:
             data["raw"] = self.raw
         data |= {"attempts": self.attempts, "usage": self.usage}
         if cached:
             data["cached"] = True
+        if times:
+            data |= times
         return data
 
 

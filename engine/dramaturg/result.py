@@ -52,6 +52,14 @@ class StepResult:
     cached: int = 0
     #: calls kept from an earlier, interrupted attempt at the same run (``resume``)
     resumed: int = 0
+    #: when its first model call began (after waiting for a free slot; None: no call)
+    began: float | None = None
+    #: ``text`` or ``image``
+    kind: str = "text"
+    #: the model that answered, ``provider:model`` (a model object: ``ClassName:model``)
+    model: str | None = None
+    #: what its calls cost in this run, in the price table's currency (None: no price known)
+    cost: float | None = None
 
     @property
     def duration(self) -> float | None:
@@ -75,6 +83,10 @@ class RunResult:
     inputs: dict[str, Any] = field(default_factory=dict)
     #: exporter name -> files it wrote (relative to the run folder)
     exports: dict[str, list[str]] = field(default_factory=dict)
+    #: what the run's model calls cost (None: some model has no price; see each step's cost)
+    cost: float | None = None
+    #: the currency of the costs (the price table's)
+    currency: str = "USD"
 
     @property
     def ok(self) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import __version__
+from .accounting import Accounts
 from .errors import DramaturgError, TemplateRenderError
 from .executor import Executor
 from .memo import Memo
@@ -71,6 +72,8 @@ class Runner:
         used = {model_name_for(s) for s in self.spec.steps.values()}
         self.used_models = used
         self.results = {sid: StepResult(sid) for sid in self.spec.steps}
+        #: token and cost accounting (the price table is read once per run)
+        self.accounts = Accounts.for_run(models, self.spec.steps)
         policies = {n: models.policy(n, settings.retries) for n in used}
         self.calls = StepCalls(models, settings, policies, self.results, rundir, self.emit)
         self.status = "running"
@@ -104,7 +107,12 @@ class Runner:
                 "usage": r.usage.as_dict(),
                 "cached": r.cached,
                 "resumed": r.resumed,
+                "began": r.began,
+                "model_ref": self.accounts.ref(sid),
+                "cost": self.accounts.step_cost(sid, r.usage),
             }
+            if isinstance(r.output, list):
+                entry["length"] = len(r.output)
             if spec.for_each is not None:
                 entry["items"] = {
                     "total": r.items_total,
@@ -139,6 +147,7 @@ class Runner:
             "settings": settings,
             "outputs": self.spec.output_steps(),
             "usage": total.as_dict(),
+            **self.accounts.summary(self.results),
             "steps": steps,
         }
         if self.history:
@@ -173,6 +182,8 @@ class Runner:
             run_dir=str(self.rundir.root) if self.rundir else None,
             steps=list(self.spec.steps),
         )
+        for warning in self.accounts.warnings:
+            self.emit("warning", message=warning)
         deps = {sid: self.checked.plans[sid].deps for sid in self.spec.steps}
         executor = Executor(deps, self._run_step, on_skip=self._skipped)
         try:
@@ -196,6 +207,8 @@ class Runner:
         total = Usage()
         for r in self.results.values():
             total.add(r.usage)
+            self.accounts.price_step(r)
+        costs = [r.cost for r in self.results.values()]
         return RunResult(
             run_id=self.rundir.id if self.rundir else "in-memory",
             chain=self.spec.name,
@@ -205,6 +218,8 @@ class Runner:
             run_dir=self.rundir.root if self.rundir else None,
             usage=total,
             inputs=dict(self.inputs),
+            cost=None if None in costs else sum(c or 0.0 for c in costs),
+            currency=self.accounts.table.currency,
         )
 
     def _skipped(self, sid: str, because: str) -> None:
@@ -267,7 +282,14 @@ class Runner:
             raise
         r.output, r.status, r.ended = output, "done", time.time()
         self._save_step(sid, {"status": "done", "output": output, **extra})
-        self.emit("step_finished", step=sid, duration=r.duration, usage=r.usage.as_dict())
+        self.emit(
+            "step_finished",
+            step=sid,
+            duration=r.duration,
+            usage=r.usage.as_dict(),
+            model=self.accounts.ref(sid),
+            cost=self.accounts.step_cost(sid, r.usage),
+        )
         self.flush()
         return output
 
@@ -303,8 +325,17 @@ class Runner:
             else:
                 record = await self._one(sid, spec, {**context, spec.as_: value, "index": i}, i)
                 out = record.output
+                done = record
             r.items_done += 1
-            self.emit("item_finished", step=sid, item=i, done=r.items_done, total=len(items))
+            self.emit(
+                "item_finished",
+                step=sid,
+                item=i,
+                done=r.items_done,
+                total=len(items),
+                cached=done.cached,
+                usage={} if done.cached else done.usage,
+            )
             self.flush()
             return out
 
@@ -373,23 +404,37 @@ class Runner:
             sent = f"=== system ===\n{system}\n=== prompt ===\n{prompt}\n" if system else prompt
             self.rundir.write_text(RunDir.prompt_file(sid, item), sent, durable=False)
         schema = self._schema(sid, spec, context) if spec.kind != "image" else None
+        queued = time.time()
         memo = self.memo
         key = memo.key(sid, spec, item, prompt, system, schema) if memo else None
         record = memo.get(spec, key) if memo else None
         cached = record is not None
         if record is not None:
+            record.cached = True
             self.results[sid].cached += 1
             self.emit("cached", step=sid, item=item)
         elif spec.kind == "image":
             record = await self.calls.image(sid, spec, prompt, item)
         else:
             record = await self.calls.text(sid, spec, prompt, system, item, schema)
-        self._record(sid, item, record, cached=cached)
+        began = self.calls.began.pop((sid, item), queued)
+        r = self.results[sid]
+        r.began = began if r.began is None else min(r.began, began)
+        times = {"queued": queued, "started": began, "ended": time.time()}
+        self._record(sid, item, record, cached=cached, times=times)
         if memo is not None and not cached:
             memo.put(sid, key, record)
         return record
 
-    def _record(self, sid: str, item: int | None, record: CallRecord, *, cached: bool) -> None:
+    def _record(
+        self,
+        sid: str,
+        item: int | None,
+        record: CallRecord,
+        *,
+        cached: bool,
+        times: dict[str, float] | None = None,
+    ) -> None:
         """Save a finished call in the run folder: its image, and a fan-out item's record.
 
         Both are atomic renames, which a killed process (SIGKILL too) cannot leave half done;
@@ -401,7 +446,7 @@ class Runner:
         if item is not None:
             self.rundir.write_json(
                 RunDir.step_file(sid, item),
-                record.item_json(sid, item, cached=cached),
+                record.item_json(sid, item, cached=cached, times=times),
                 durable=False,
             )
 

@@ -48,12 +48,17 @@ def load_run(run_dir: str | Path) -> RunResult:
             skipped_because=entry.get("skipped_because"),
             cached=int(entry.get("cached") or 0),
             resumed=int(entry.get("resumed") or 0),
+            began=entry.get("began"),
+            kind=entry.get("kind") or "text",
+            model=entry.get("model_ref"),
+            cost=entry.get("cost"),
         )
         if entry.get("error"):
             r.error, r.error_type = entry["error"].get("message"), entry["error"].get("type")
         if r.status == "done":
             r.output = _read(root / RunDir.step_file(sid)).get("output")
         steps[sid] = r
+    cost = manifest.get("cost") or {}
     return RunResult(
         run_id=manifest.get("run_id") or root.name,
         chain=manifest.get("chain", {}).get("name", "?"),
@@ -63,6 +68,8 @@ def load_run(run_dir: str | Path) -> RunResult:
         run_dir=root,
         usage=Usage(**manifest.get("usage", {})),
         inputs=dict(manifest.get("inputs") or {}),
+        cost=cost.get("total") if cost.get("complete") else None,
+        currency=str(cost.get("currency") or "USD"),
     )
 
 

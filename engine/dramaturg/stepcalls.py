@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,8 @@ class StepCalls:
         self.results = results
         self.rundir = rundir
         self.emit = emit
+        #: (step, item) -> when its first model call got a slot and began (the runner pops it)
+        self.began: dict[tuple[str, int | None], float] = {}
 
     async def call(
         self, sid: str, spec: StepSpec, item: int | None, fn: Callable[[int], Any]
@@ -73,6 +76,7 @@ class StepCalls:
             r.attempts += 1
             try:
                 async with self.limiter.slot(name):
+                    self.began.setdefault((sid, item), time.time())
                     coro = fn(tries)
                     return await (asyncio.wait_for(coro, timeout) if timeout else coro)
             except asyncio.CancelledError:
