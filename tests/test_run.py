@@ -353,6 +353,34 @@ def test_run_files_are_written_atomically(project, tmp_path, monkeypatch):
         rd.write_text("../escape.txt", "x")
 
 
+def test_a_step_file_that_cannot_be_written_fails_the_run_clearly(project, tmp_path, monkeypatch):
+    """Step files are written in threads while the dependents already run: a write that
+    fails still reaches the caller as a clear storage error, and the other files stay."""
+    from dramaturg.errors import RunStorageError
+    from dramaturg.rundir import RunDir
+
+    real = RunDir.write_bytes
+
+    def full_for_b2(self: RunDir, rel: str, data: bytes, *, durable: bool = True) -> object:
+        if rel == "steps/b2.json":
+            raise RunStorageError(f"cannot write {rel}: No space left on device")
+        return real(self, rel, data, durable=durable)
+
+    monkeypatch.setattr(RunDir, "write_bytes", full_for_b2)
+    fake = FakeChatModel()
+    with pytest.raises(RunStorageError, match="steps/b2.json: No space left"):
+        run(project(BRANCHES), tmp_path, fake)
+    (run_dir,) = (tmp_path / "out").iterdir()
+    assert {p.name for p in (run_dir / "steps").glob("*.json")} == {
+        "a.json",
+        "b.json",
+        "a2.json",
+        "both.json",
+    }
+    assert len(fake.calls) == 5  # every step ran
+    assert not [p for p in run_dir.rglob("*") if p.name.endswith(".tmp")]
+
+
 def test_manifest_has_no_secrets_and_records_models(project, tmp_path, monkeypatch):
     monkeypatch.setenv("COHERE_API_KEY", "sk-SECRET-123")
     chain = BRANCHES.replace(

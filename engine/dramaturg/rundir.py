@@ -152,6 +152,15 @@ class RunDir:
     def write_text(self, rel: str, text: str, *, durable: bool = True) -> Path:
         return self.write_bytes(rel, text.encode("utf-8"), durable=durable)
 
+    def write_prompt(self, rel: str, text: str) -> Path:
+        """A rendered prompt: atomic, not fsynced (a rerun renders it again)."""
+        return self.write_bytes(rel, text.encode("utf-8"), durable=False)
+
+    def write_record(self, rel: str, data: Any) -> Path:
+        """A fan-out item's record: atomic, not fsynced (the step's own file, fsynced, holds
+        every item too)."""
+        return self.write_json(rel, data, durable=False)
+
     def write_json(self, rel: str, data: Any, *, durable: bool = True) -> Path:
         return self.write_text(rel, to_json(data), durable=durable)
 

@@ -83,6 +83,8 @@ class Runner:
         self._schemas: dict[str, dict[str, Any]] = {}  # rendered schema text -> schema
         self._last_flush = 0.0
         self._flush_interval = 0.2
+        #: step files being written (fsynced) in threads, off the critical path
+        self._writes: list[asyncio.Future[None]] = []
 
     # -- events and the manifest -------------------------------------------------------------
     def emit(self, event: str, **data: Any) -> None:
@@ -195,12 +197,16 @@ class Runner:
                     r.status, r.ended = "cancelled", time.time()
             raise
         finally:
+            stored = await asyncio.gather(*self._writes, return_exceptions=True)
             if self.status == "running":
                 failed = any(r.status == "failed" for r in self.results.values())
                 self.status = "failed" if failed else "done"
             self.ended = time.time()
             self.flush(force=True)
             self.emit("run_finished", status=self.status)
+        for problem in stored:
+            if isinstance(problem, BaseException):
+                raise problem
         return self.result()
 
     def result(self) -> RunResult:
@@ -292,6 +298,10 @@ class Runner:
         )
         self.flush()
         return output
+
+    def _background(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a file write in a thread; the run waits for every one before it ends."""
+        self._writes.append(asyncio.ensure_future(asyncio.to_thread(fn, *args)))
 
     def _save_step(self, sid: str, data: dict[str, Any]) -> None:
         if self.rundir is not None:
@@ -402,7 +412,8 @@ class Runner:
         system = self._render(sid, "system", spec.system, context) if spec.system else ""
         if self.rundir is not None:
             sent = f"=== system ===\n{system}\n=== prompt ===\n{prompt}\n" if system else prompt
-            self.rundir.write_text(RunDir.prompt_file(sid, item), sent, durable=False)
+            # written in a thread: the call does not wait for the disk
+            self._background(self.rundir.write_prompt, RunDir.prompt_file(sid, item), sent)
         schema = self._schema(sid, spec, context) if spec.kind != "image" else None
         queued = time.time()
         memo = self.memo
@@ -444,11 +455,8 @@ class Runner:
         if record.image is not None:
             self.rundir.write_bytes(record.output["image"], record.image)
         if item is not None:
-            self.rundir.write_json(
-                RunDir.step_file(sid, item),
-                record.item_json(sid, item, cached=cached, times=times),
-                durable=False,
-            )
+            data = record.item_json(sid, item, cached=cached, times=times)
+            self._background(self.rundir.write_record, RunDir.step_file(sid, item), data)
 
     def _schema(self, sid: str, spec: StepSpec, context: dict[str, Any]) -> dict[str, Any] | None:
         """The step's answer schema; a schema template is rendered and checked for this call."""
