@@ -9,6 +9,7 @@ never a guess.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from importlib import resources
@@ -115,12 +116,15 @@ class PriceTable:
         return [(p, m, price) for p, ms in sorted(self.prices.items()) for m, price in ms.items()]
 
 
+@functools.lru_cache(maxsize=8)
 def _parse(text: str) -> dict[str, Any]:
-    """A price file's content, checked. Raises ValueError with what is wrong."""
+    """A price file's content, checked. Raises ValueError with what is wrong. Cached by
+    content: every run reads the table, and parsing it cost ~20 ms of each run's start."""
     import yaml
 
+    loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         raise ValueError(f"not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("prices"), dict):
