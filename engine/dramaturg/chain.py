@@ -243,8 +243,18 @@ class Chain:
                 result = await runner.run()
         finally:  # in this event loop, while its connections can still be closed cleanly
             await model_set.aclose()
-        if export and result.ok and rundir is not None and self.spec.exports:
-            from .runs import export_run
+        try:
+            if export and result.ok and rundir is not None and self.spec.exports:
+                from .runs import export_run
 
-            export_run(result, self.spec.exports)
+                if on_event is not None:
+                    names = [e.type for e in self.spec.exports]
+                    on_event({"event": "export_started", "time": time.time(), "exporters": names})
+                export_run(result, self.spec.exports)
+        finally:  # done or failed, exported or not: report.html tells what happened
+            if rundir is not None:
+                from .report import REPORT_FILE, write_report_quietly
+
+                if write_report_quietly(rundir.root, on_event) is not None:
+                    result.report = REPORT_FILE
         return result

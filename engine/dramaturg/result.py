@@ -87,6 +87,8 @@ class RunResult:
     cost: float | None = None
     #: the currency of the costs (the price table's)
     currency: str = "USD"
+    #: the run report written at its end (relative to the run folder), if any
+    report: str | None = None
 
     @property
     def ok(self) -> bool:

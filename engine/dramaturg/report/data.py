@@ -1,0 +1,176 @@
+"""A run folder read back for the report: the manifest, each step's and item's records and
+prompts, and the chain snapshot's step descriptions. Missing or damaged files are tolerated
+(an interrupted run has some); what cannot be read is left empty."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..runs import read_manifest
+
+
+@dataclass
+class Item:
+    index: int
+    status: str = "missing"
+    output: Any = None
+    raw: str | None = None
+    prompt: str | None = None
+    queued: float | None = None
+    started: float | None = None
+    ended: float | None = None
+    cached: bool = False
+    usage: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def image(self) -> str | None:
+        out = self.output
+        return out["image"] if isinstance(out, dict) and isinstance(out.get("image"), str) else None
+
+
+@dataclass
+class Step:
+    id: str
+    entry: dict[str, Any]
+    description: str = ""
+    for_each: str | None = None
+    output: Any = None
+    raw: str | None = None
+    prompt: str | None = None
+    items: list[Item] = field(default_factory=list)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.entry.get(key, default)
+
+    @property
+    def status(self) -> str:
+        return str(self.entry.get("status", "pending"))
+
+    @property
+    def kind(self) -> str:
+        return str(self.entry.get("kind", "text"))
+
+    @property
+    def needs(self) -> list[str]:
+        return [str(n) for n in self.entry.get("needs") or []]
+
+    @property
+    def fan_out(self) -> bool:
+        return "items" in self.entry or self.for_each is not None
+
+    @property
+    def usage(self) -> dict[str, int]:
+        return dict(self.entry.get("usage") or {})
+
+    @property
+    def images(self) -> list[tuple[str, str]]:
+        """(relative path, caption) of the images the step made."""
+        out: list[tuple[str, str]] = []
+        if self.kind != "image":
+            return out
+        if self.items:
+            for it in self.items:
+                if it.image:
+                    out.append((it.image, f"{self.id} {it.index}"))
+        elif isinstance(self.output, dict) and isinstance(self.output.get("image"), str):
+            out.append((self.output["image"], self.id))
+        elif isinstance(self.output, list):
+            for i, o in enumerate(self.output):
+                if isinstance(o, dict) and isinstance(o.get("image"), str):
+                    out.append((o["image"], f"{self.id} {i}"))
+        return out
+
+
+@dataclass
+class RunData:
+    root: Path
+    manifest: dict[str, Any]
+    steps: dict[str, Step]
+
+    @property
+    def started(self) -> float | None:
+        return self.manifest.get("started")
+
+    @property
+    def ended(self) -> float | None:
+        return self.manifest.get("ended")
+
+
+def _json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _snapshot_steps(root: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load((root / "chain.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    steps = data.get("steps") if isinstance(data, dict) else None
+    return steps if isinstance(steps, dict) else {}
+
+
+def _items(root: Path, sid: str, total: int) -> list[Item]:
+    items = []
+    for i in range(total):
+        it = Item(i, prompt=_text(root / "prompts" / sid / f"{i}.txt"))
+        rec = _json(root / "steps" / sid / f"{i}.json")
+        if rec is not None:
+            it.status = str(rec.get("status", "done"))
+            it.output, it.raw = rec.get("output"), rec.get("raw")
+            it.queued, it.started, it.ended = (
+                rec.get("queued"),
+                rec.get("started"),
+                rec.get("ended"),
+            )
+            it.cached = bool(rec.get("cached"))
+            it.usage = dict(rec.get("usage") or {})
+        else:
+            it.raw = _text(root / "steps" / sid / f"{i}.raw.txt")
+            if it.raw is not None:
+                it.status = "failed"
+        items.append(it)
+    return items
+
+
+def load(run_dir: Path) -> RunData:
+    """Read a run folder. Raises InputError when it has no readable manifest."""
+    root = Path(run_dir)
+    manifest = read_manifest(root)
+    declared = _snapshot_steps(root)
+    steps: dict[str, Step] = {}
+    for sid, entry in (manifest.get("steps") or {}).items():
+        found = declared.get(sid)
+        spec: dict[str, Any] = found if isinstance(found, dict) else {}
+        step = Step(
+            sid,
+            dict(entry),
+            description=str(spec.get("description") or ""),
+            for_each=spec.get("for_each"),
+            prompt=_text(root / "prompts" / f"{sid}.txt"),
+        )
+        record = _json(root / "steps" / f"{sid}.json")
+        if record is not None:
+            step.output, step.raw = record.get("output"), record.get("raw")
+        if step.raw is None:
+            step.raw = _text(root / "steps" / f"{sid}.raw.txt")
+        total = (entry.get("items") or {}).get("total")
+        if isinstance(total, int) and total > 0:
+            step.items = _items(root, sid, total)
+        steps[sid] = step
+    return RunData(root, manifest, steps)

@@ -1,0 +1,402 @@
+"""``report.html``: one self-contained page about a run.
+
+The run at a glance (status, time, tokens, cost, inputs), the DAG and the timeline as inline SVG,
+a token and cost table per step and per model, the images the run made (thumbnails inlined,
+full-size files linked relative to the run folder), then every step's prompts and outputs in
+collapsible sections. CSS is inline, images are data URIs, there is no script; a
+Content-Security-Policy forbids the page to load anything. Every text from the run is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .. import __version__, figures
+from .colours import attr, colours
+from .dag import dag_svg, is_cached
+from .data import Item, RunData, Step
+from .timeline import timeline_svg
+
+_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+CLIP = 20_000  # characters of one prompt or output shown; the rest is in the run folder
+MAX_ITEMS = 200  # items listed per step
+EXPORT_NAMES = {
+    "screenplay.html": "Illustrated screenplay (HTML)",
+    "screenplay-illustrated.pdf": "Illustrated screenplay (PDF)",
+    "screenplay.pdf": "Screenplay (PDF)",
+    "screenplay.fountain": "Fountain",
+    "screenplay.fdx": "Final Draft",
+    "log.md": "Run log",
+}
+
+
+def _css() -> str:
+    return (resources.files("dramaturg.report") / "assets" / "report.css").read_text("utf-8")
+
+
+def _clip(text: str, where: str) -> str:
+    if len(text) <= CLIP:
+        return attr(text)
+    rest = len(text) - CLIP
+    return (
+        attr(text[:CLIP])
+        + f'\n<span class="clip">… {rest:,} more characters in {attr(where)}</span>'
+    )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+class _Thumbs:
+    """Small inlined copies of the run's images (each file read once)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._done: dict[str, str | None] = {}
+
+    def uri(self, rel: str) -> str | None:
+        if rel not in self._done:
+            self._done[rel] = self._make(rel)
+        return self._done[rel]
+
+    def _make(self, rel: str) -> str | None:
+        from PIL import Image, UnidentifiedImageError
+
+        path = self.root / rel
+        try:
+            if self.root.resolve() not in path.resolve().parents:
+                return None
+            with Image.open(path) as img:
+                img.thumbnail((360, 360))
+                buf = io.BytesIO()
+                img.convert("RGB").save(buf, format="JPEG", quality=82)
+        except (OSError, UnidentifiedImageError, ValueError):
+            return None
+        return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+    def tag(self, rel: str, alt: str) -> str:
+        uri = self.uri(rel)
+        if uri is None:
+            return f'<a href="{attr(rel)}">{attr(rel)}</a>'
+        return f'<a href="{attr(rel)}"><img src="{uri}" alt="{attr(alt)}" loading="lazy"></a>'
+
+
+def _badge(status: str) -> str:
+    fill, stroke = colours(status)
+    return (
+        f'<span class="badge" style="background:{fill};color:{stroke};border-color:{stroke}">'
+        f"{attr(status)}</span>"
+    )
+
+
+def _facts(run: RunData) -> str:
+    m = run.manifest
+    usage = m.get("usage") or {}
+    cost = m.get("cost") or {}
+    started, ended = run.started, run.ended
+    took = figures.duration(ended - started) if started and ended else "-"
+    counts: dict[str, int] = {}
+    for s in run.steps.values():
+        counts[s.status] = counts.get(s.status, 0) + 1
+    steps = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    total = cost.get("total")
+    money = figures.money(total, cost.get("currency", "USD")) if cost else "-"
+    if cost and not cost.get("complete", True):
+        money += " + unknown"
+    cached = sum(int(s.get("cached") or 0) for s in run.steps.values())
+    facts = [
+        ("Started", figures.when(started)),
+        ("Took", took),
+        ("Steps", steps or "-"),
+        ("Model calls", f"{usage.get('calls', 0):,}" + (f" (+{cached} cached)" if cached else "")),
+        (
+            "Tokens",
+            f"{usage.get('total_tokens', 0):,} <small>({usage.get('input_tokens', 0):,} in / "
+            f"{usage.get('output_tokens', 0):,} out)</small>",
+        ),
+        ("Cost", attr(money)),
+    ]
+    return "".join(
+        f'<div class="fact"><dt>{k}</dt><dd>{v if k in ("Tokens", "Cost") else attr(v)}</dd></div>'
+        for k, v in facts
+    )
+
+
+def _inputs(run: RunData) -> str:
+    inputs = run.manifest.get("inputs") or {}
+    if not inputs:
+        return ""
+    rows = "".join(
+        f"<tr><th>{attr(k)}</th><td>{attr(_show(v))}</td></tr>" for k, v in inputs.items()
+    )
+    return f'<table class="inputs">{rows}</table>'
+
+
+def _header(run: RunData) -> str:
+    m = run.manifest
+    chain = m.get("chain") or {}
+    return (
+        '<header class="masthead">'
+        '<p class="eyebrow">Dramaturg run report</p>'
+        f"<h1>{attr(chain.get('name', '?'))} {_badge(str(m.get('status', '?')))}</h1>"
+        f'<p class="run-id">{attr(m.get("run_id") or run.root.name)}</p>'
+        f'<dl class="facts">{_facts(run)}</dl>'
+        f"{_inputs(run)}"
+        "</header>"
+    )
+
+
+def _cost_tables(run: RunData, order: list[str]) -> str:
+    m = run.manifest
+    cost = m.get("cost") or {}
+    currency = str(cost.get("currency", "USD"))
+    rows = []
+    for sid in order:
+        s = run.steps[sid]
+        u = s.usage
+        images = s.kind == "image"
+        step_cost = figures.money(s.get("cost"), currency) if "cost" in s.entry else "-"
+        rows.append(
+            "<tr>"
+            f'<th><a href="#step-{attr(sid)}">{attr(sid)}</a></th>'
+            f"<td>{_badge(s.status)}</td>"
+            f"<td>{attr(s.get('model_ref') or s.get('model') or '-')}</td>"
+            f'<td class="n">{u.get("calls", 0):,}{" img" if images and u.get("calls") else ""}</td>'
+            f'<td class="n">{int(s.get("cached") or 0):,}</td>'
+            f'<td class="n">{u.get("input_tokens", 0):,}</td>'
+            f'<td class="n">{u.get("output_tokens", 0):,}</td>'
+            f'<td class="n">{u.get("total_tokens", 0):,}</td>'
+            f'<td class="n">{attr(step_cost)}</td>'
+            "</tr>"
+        )
+    u = m.get("usage") or {}
+    total = figures.money(cost.get("total"), currency) if cost else "-"
+    if cost and not cost.get("complete", True):
+        total += " + unknown"
+    rows.append(
+        '<tr class="total"><th>Total</th><td></td><td></td>'
+        f'<td class="n">{u.get("calls", 0):,}</td>'
+        f'<td class="n">{sum(int(s.get("cached") or 0) for s in run.steps.values()):,}</td>'
+        f'<td class="n">{u.get("input_tokens", 0):,}</td>'
+        f'<td class="n">{u.get("output_tokens", 0):,}</td>'
+        f'<td class="n">{u.get("total_tokens", 0):,}</td>'
+        f'<td class="n">{attr(total)}</td></tr>'
+    )
+    head = (
+        "<tr><th>Step</th><th>Status</th><th>Model</th><th>Calls</th><th>Cached</th>"
+        "<th>Tokens in</th><th>Tokens out</th><th>Total</th><th>Cost</th></tr>"
+    )
+    out = [f'<table class="figures"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>']
+    by_model = m.get("by_model") or {}
+    if by_model:
+        mrows = "".join(
+            f"<tr><th>{attr(ref)}</th>"
+            f'<td class="n">{e.get("calls", 0) - e.get("images", 0):,}</td>'
+            f'<td class="n">{e.get("images", 0):,}</td>'
+            f'<td class="n">{e.get("input_tokens", 0):,}</td>'
+            f'<td class="n">{e.get("output_tokens", 0):,}</td>'
+            f'<td class="n">{attr(figures.money(e.get("cost"), currency))}</td></tr>'
+            for ref, e in by_model.items()
+        )
+        out.append(
+            '<table class="figures by-model"><thead><tr><th>Model</th><th>Text calls</th>'
+            "<th>Images</th><th>Tokens in</th><th>Tokens out</th><th>Cost</th></tr></thead>"
+            f"<tbody>{mrows}</tbody></table>"
+        )
+    prices = cost.get("prices") or {}
+    if prices:
+        files = ", ".join(prices.get("files") or [])
+        out.append(
+            f'<p class="note">Costs from the price table ({attr(files)}; prices noted '
+            f"{attr(prices.get('checked', '?'))}). The shipped prices are examples: check them "
+            "against each provider's price page (<code>dramaturg prices</code> shows the table "
+            "in force). “?” is a model without a price; calls answered from the step cache "
+            "cost nothing.</p>"
+        )
+    return "".join(out)
+
+
+def _gallery(run: RunData, thumbs: _Thumbs, order: list[str]) -> str:
+    figures_ = []
+    for sid in order:
+        for rel, caption in run.steps[sid].images:
+            figures_.append(
+                f"<figure>{thumbs.tag(rel, caption)}"
+                f"<figcaption>{attr(caption)}</figcaption></figure>"
+            )
+    if not figures_:
+        return ""
+    return (
+        '<section id="images"><h2>Images</h2><div class="gallery">'
+        + "".join(figures_)
+        + '</div><p class="note">Thumbnails; click one for the full image in the run folder.</p>'
+        "</section>"
+    )
+
+
+def _block(title: str, text: str | None, where: str, cls: str = "") -> str:
+    if text is None:
+        return ""
+    return f'<h4>{attr(title)}</h4><pre class="{cls}">{_clip(text, where)}</pre>'
+
+
+def _preview(output: Any) -> str:
+    """A glimpse of an item's output for its one-line summary."""
+    if isinstance(output, dict):
+        output = next((v for v in output.values() if isinstance(v, str) and v), "")
+    elif isinstance(output, list):
+        output = next((v for v in output if isinstance(v, str) and v), "")
+    return figures.shorten(output, 70) if isinstance(output, str) else ""
+
+
+def _item(step: Step, it: Item, thumbs: _Thumbs) -> str:
+    bits = [] if it.status == "done" else [it.status]
+    if it.cached:
+        bits.append("from the step cache")
+    elif it.started is not None and it.ended is not None:
+        bits.append(figures.duration(it.ended - it.started))
+    tokens = int(it.usage.get("total_tokens") or 0)
+    if tokens and not it.cached:
+        bits.append(f"{tokens:,} tokens")
+    if not it.image:
+        bits.append(_preview(it.output))
+    body = _block("Prompt", it.prompt, f"prompts/{step.id}/{it.index}.txt", "prompt")
+    if it.image:
+        body += f'<div class="item-image">{thumbs.tag(it.image, f"{step.id} {it.index}")}</div>'
+    elif it.output is not None:
+        body += _block("Output", _show(it.output), f"steps/{step.id}/{it.index}.json", "output")
+    if it.raw is not None and (it.status != "done" or not isinstance(it.output, str)):
+        body += _block("Raw model text", it.raw, f"steps/{step.id}/{it.index}.json", "raw")
+    return (
+        f'<details class="item"><summary><span class="item-no">{it.index}</span> '
+        f"{attr(' · '.join(b for b in bits if b))}</summary>{body}</details>"
+    )
+
+
+def _step(step: Step, thumbs: _Thumbs) -> str:
+    status = "cached" if step.status == "done" and is_cached(step) else step.status
+    started, ended = step.get("started"), step.get("ended")
+    u = step.usage
+    meta = [
+        f"model {step.get('model_ref') or step.get('model') or '-'}",
+        figures.duration(ended - started) if started and ended else "",
+        f"{u.get('total_tokens', 0):,} tokens" if u.get("total_tokens") else "",
+        f"{len(step.items)} items" if step.items else "",
+    ]
+    summary = (
+        f'<summary><span class="dot" style="background:{colours(status)[1]}"></span>'
+        f"<strong>{attr(step.id)}</strong> {_badge(status)} "
+        f'<span class="meta">{attr(" · ".join(m for m in meta if m))}</span></summary>'
+    )
+    parts = []
+    if step.description:
+        parts.append(f'<p class="desc">{attr(step.description)}</p>')
+    facts = []
+    if step.needs:
+        facts.append(f"needs {', '.join(step.needs)}")
+    if step.for_each:
+        facts.append(f"for each: {step.for_each}")
+    if step.get("attempts"):
+        facts.append(f"{step.get('attempts')} model call attempt(s)")
+    if step.get("cached"):
+        facts.append(f"{step.get('cached')} from the step cache")
+    if step.get("resumed"):
+        facts.append(f"{step.get('resumed')} kept by resume")
+    if facts:
+        parts.append(f'<p class="step-facts">{attr(" · ".join(facts))}</p>')
+    error = step.get("error")
+    if isinstance(error, dict):
+        parts.append(f'<pre class="error">{attr(error.get("message", ""))}</pre>')
+    if step.get("skipped_because"):
+        parts.append(
+            f'<p class="error-note">Skipped: {attr(step.get("skipped_because"))} failed.</p>'
+        )
+    if step.items:
+        shown = step.items[:MAX_ITEMS]
+        parts.append('<div class="items">' + "".join(_item(step, it, thumbs) for it in shown))
+        if len(step.items) > MAX_ITEMS:
+            parts.append(
+                f'<p class="note">{len(step.items) - MAX_ITEMS} more items in '
+                f"steps/{attr(step.id)}/.</p>"
+            )
+        parts.append("</div>")
+    else:
+        parts.append(_block("Prompt", step.prompt, f"prompts/{step.id}.txt", "prompt"))
+        if step.kind == "image" and step.images:
+            parts.append("".join(thumbs.tag(rel, cap) for rel, cap in step.images))
+        elif step.output is not None:
+            parts.append(_block("Output", _show(step.output), f"steps/{step.id}.json", "output"))
+        if step.raw is not None and step.status != "done":
+            parts.append(_block("Raw model text", step.raw, f"steps/{step.id}.raw.txt", "raw"))
+    return (
+        f'<details class="step" id="step-{attr(step.id)}">{summary}'
+        f'<div class="step-body">{"".join(parts)}</div></details>'
+    )
+
+
+def _files(run: RunData) -> str:
+    links = []
+    for name, label in EXPORT_NAMES.items():
+        if (run.root / name).is_file():
+            links.append(f'<li><a href="{name}">{attr(label)}</a> <code>{name}</code></li>')
+    for name in ("manifest.json", "chain.yaml"):
+        if (run.root / name).is_file():
+            links.append(f'<li><a href="{name}">{name}</a></li>')
+    return f'<section id="files"><h2>Files</h2><ul class="files">{"".join(links)}</ul></section>'
+
+
+def render_report(run: RunData, order: list[str]) -> str:
+    """The report page for a run (``order``: the steps in the order they can run)."""
+    thumbs = _Thumbs(run.root)
+    m = run.manifest
+    title = f"{(m.get('chain') or {}).get('name', 'run')} · {m.get('run_id') or run.root.name}"
+    gallery = _gallery(run, thumbs, order)
+    nav = [("graph", "Graph"), ("timeline", "Timeline"), ("costs", "Tokens and cost")]
+    if gallery:
+        nav.append(("images", "Images"))
+    nav += [("steps", "Steps"), ("files", "Files")]
+    steps = "\n".join(_step(run.steps[sid], thumbs) for sid in order)
+    made = time.strftime("%Y-%m-%d %H:%M", time.localtime())
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="Dramaturg {__version__}">
+<title>{attr(title)}</title>
+<style>
+{_css()}
+</style>
+</head>
+<body>
+<main class="report">
+{_header(run)}
+<nav class="toc">{"".join(f'<a href="#{k}">{v}</a>' for k, v in nav)}</nav>
+<section id="graph"><h2>Graph</h2><div class="scroll">{dag_svg(run)}</div></section>
+<section id="timeline"><h2>Timeline</h2>
+<p class="note">Seconds since the run started. Pale: waiting for a free model slot; solid: the
+model call; blue: answered from the step cache. Fan-out items stack when they ran together.</p>
+<div class="scroll">{timeline_svg(run, order)}</div></section>
+<section id="costs"><h2>Tokens and cost</h2>{_cost_tables(run, order)}</section>
+{gallery}
+<section id="steps"><h2>Steps</h2><p class="note">Open a step for the prompts sent and the
+outputs parsed (fan-out: each item).</p>
+{steps}
+</section>
+{_files(run)}
+<footer>Written by Dramaturg {__version__} on {made} from <code>manifest.json</code>; rewrite it
+with <code>dramaturg report {attr(run.root)}</code>.</footer>
+</main>
+</body>
+</html>
+"""
