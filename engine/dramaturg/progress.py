@@ -1,15 +1,87 @@
-"""Terminal output for runs: a line per step event (stderr) and a summary (stdout)."""
+"""What ``dramaturg run`` and ``resume`` show while a run goes on, and at its end.
+
+Three reporters receive the run's events (see ``docs/runs.md`` for the events):
+
+* a live table of the steps on a terminal (:mod:`dramaturg.liveview`), redrawn in place;
+* plain lines, one per event, on stderr when stderr is not a terminal (CI logs, pipes) or
+  ``TERM=dumb`` (this module's :class:`Printer`); ``--quiet`` prints none;
+* ``--json``: every event as one JSON object per line on stdout, then a ``summary`` event
+  (:mod:`dramaturg.jsonevents`).
+
+The first two end with the same summary on stdout: status, calls, tokens, cost (per model when
+there are several), the run folder and the files written.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Any
+from typing import Any, Protocol
 
-from .result import RunResult
+from . import figures
+from .result import RunResult, StepResult
+
+
+class Reporter(Protocol):
+    """Receives a run's events; prints the outcome."""
+
+    run_dir: str | None
+
+    def __call__(self, event: dict[str, Any]) -> None: ...
+
+    def summary(self, result: RunResult) -> None: ...
+
+    def interrupted(self) -> None: ...
+
+    def failed(self, exc: BaseException) -> None: ...
+
+
+def reporter(*, quiet: bool = False, json_events: bool = False) -> Reporter:
+    """The reporter for this terminal: JSON lines, a live display, or plain lines."""
+    if json_events:
+        from .jsonevents import JsonEvents
+
+        return JsonEvents()
+    if not quiet and live_terminal():
+        from .liveview import LiveView
+
+        return LiveView()
+    return Printer(quiet=quiet)
+
+
+def live_terminal() -> bool:
+    """A live display fits stderr: a terminal, not ``TERM=dumb``, not ``CI``."""
+    if os.environ.get("TERM") == "dumb" or os.environ.get("CI"):
+        return False
+    return sys.stderr.isatty()
+
+
+def message(event: dict[str, Any]) -> tuple[str, str] | None:
+    """The line an event deserves besides the progress of its step, and its style
+    (retries, resampling, warnings, resume notes); None for the others."""
+    kind = event["event"]
+    step = event.get("step", "")
+    if kind == "retry":
+        return f"    retry {step} in {event['delay']:.1f}s: {event['error']}", "dim"
+    if kind == "parse_failed":
+        return f"    {step}: unparseable output, resampling ({event['error']})", "dim"
+    if kind in ("cache_off", "warning"):
+        return f"  [yellow]warning[/yellow]: {event.get('reason') or event.get('message')}", ""
+    if kind == "export_started":
+        return f"exporting: {', '.join(event['exporters'])}", "dim"
+    if kind == "resume":
+        where = (
+            "the templates the run kept"
+            if event["templates"] == "run folder"
+            else "the templates in the chain's prompt folders "
+            f"({', '.join(event.get('template_folders', []))}; the run kept none)"
+        )
+        return f"resuming {event['run_dir']} with {where}", ""
+    return None
 
 
 class Printer:
-    """Receives run events and prints them."""
+    """Plain lines on stderr, one per event (for logs and pipes)."""
 
     def __init__(self, quiet: bool = False) -> None:
         from rich.console import Console
@@ -26,7 +98,10 @@ class Printer:
         if self.quiet:
             return
         step = event.get("step", "")
-        if kind == "run_started":
+        note = message(event)
+        if note is not None:
+            self.err.print(note[0], style=note[1] or None)
+        elif kind == "run_started":
             self.err.print(
                 f"[bold]{event['chain']}[/bold]: {len(event['steps'])} steps -> {self.run_dir}"
             )
@@ -35,8 +110,9 @@ class Printer:
         elif kind == "fan_out":
             self.err.print(f"  [cyan]>[/cyan] {step}: {event['items']} items")
         elif kind == "item_finished":
-            note = " (cached)" if (step, event.get("item")) in self._cached else ""
-            self.err.print(f"    {step} {event['done']}/{event['total']}{note}", style="dim")
+            cached = event.get("cached") or (step, event.get("item")) in self._cached
+            note_ = " (cached)" if cached else ""
+            self.err.print(f"    {step} {event['done']}/{event['total']}{note_}", style="dim")
         elif kind == "cached":
             if event.get("item") is not None:
                 self._cached.add((step, event["item"]))
@@ -45,16 +121,6 @@ class Printer:
         elif kind == "resumed":
             what = step if event.get("item") is None else f"{step} item {event['item']}"
             self.err.print(f"  [green]kept[/green] {what} (finished before)")
-        elif kind == "resume":
-            where = (
-                "the templates the run kept"
-                if event["templates"] == "run folder"
-                else "the templates in the chain's prompt folders "
-                f"({', '.join(event.get('template_folders', []))}; the run kept none)"
-            )
-            self.err.print(f"resuming {event['run_dir']} with {where}")
-        elif kind == "cache_off":
-            self.err.print(f"  [yellow]warning[/yellow]: {event['reason']}")
         elif kind == "step_finished":
             u = event.get("usage") or {}
             tokens = f", {u.get('total_tokens', 0)} tokens" if u.get("total_tokens") else ""
@@ -63,39 +129,85 @@ class Printer:
             self.err.print(f"  [red]failed[/red] {step}: {event['error']}", markup=True)
         elif kind == "step_skipped":
             self.err.print(f"  [yellow]skipped[/yellow] {step} (because {event['because']} failed)")
-        elif kind == "retry":
-            self.err.print(
-                f"    retry {step} in {event['delay']:.1f}s: {event['error']}", style="dim"
-            )
-        elif kind == "parse_failed":
-            self.err.print(
-                f"    {step}: unparseable output, resampling ({event['error']})", style="dim"
-            )
+
+    def interrupted(self) -> None:
+        """Nothing to tidy: the CLI says where the work is."""
+
+    def failed(self, exc: BaseException) -> None:
+        """Nothing to add: the CLI prints the error."""
 
     def summary(self, result: RunResult) -> None:
-        counts: dict[str, int] = {}
-        for s in result.steps.values():
-            counts[s.status] = counts.get(s.status, 0) + 1
-        parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-        u = result.usage
-        cached = sum(s.cached for s in result.steps.values())
-        resumed = sum(s.resumed for s in result.steps.values())
-        reuse = "".join(
-            [
-                f", {cached} from the step cache" if cached else "",
-                f", {resumed} kept from before" if resumed else "",
-            ]
-        )
-        line = (
-            f"{result.status}: {parts}; {u.calls} model calls{reuse}, {u.total_tokens} tokens"
-            f" ({u.input_tokens} in / {u.output_tokens} out)"
-        )
-        out = f"{line}\n{result.run_dir}\n" if result.run_dir else f"{line}\n"
-        sys.stdout.write(out)
-        for name, files in result.exports.items():
-            for f in files:
-                sys.stdout.write(f"{name}: {result.run_dir / f if result.run_dir else f}\n")
+        print_summary(result)
         for s in result.failed_steps():
             self.err.print(
                 f"[red]error[/red] in step {s.id}: {s.error}", markup=True, highlight=False
             )
+
+
+def by_model(steps: list[StepResult]) -> dict[str, dict[str, Any]]:
+    """Calls, tokens, images and cost of the steps, per model (``cost`` None: unpriced)."""
+    out: dict[str, dict[str, Any]] = {}
+    for s in steps:
+        if s.model is None or s.usage.calls == 0:
+            continue
+        m = out.setdefault(s.model, {"calls": 0, "tokens": 0, "images": 0, "cost": 0.0})
+        m["images" if s.kind == "image" else "calls"] += s.usage.calls
+        m["tokens"] += s.usage.total_tokens
+        m["cost"] = None if m["cost"] is None or s.cost is None else m["cost"] + s.cost
+    return out
+
+
+def cost_text(result: RunResult) -> str:
+    """``$0.42``; with unpriced models, the priced part and what is missing."""
+    if result.cost is not None:
+        return figures.money(result.cost, result.currency)
+    known = sum(s.cost or 0.0 for s in result.steps.values())
+    missing = sorted({s.model or "?" for s in result.steps.values() if s.cost is None})
+    return (
+        f"{figures.money(known, result.currency)} + unknown "
+        f"(no price for {', '.join(missing)}; see `dramaturg prices`)"
+    )
+
+
+def summary_lines(result: RunResult) -> list[str]:
+    """The outcome of a run in a few lines (no markup)."""
+    counts: dict[str, int] = {}
+    for s in result.steps.values():
+        counts[s.status] = counts.get(s.status, 0) + 1
+    parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    u = result.usage
+    cached = sum(s.cached for s in result.steps.values())
+    resumed = sum(s.resumed for s in result.steps.values())
+    reuse = "".join(
+        [
+            f", {cached} from the step cache" if cached else "",
+            f", {resumed} kept from before" if resumed else "",
+        ]
+    )
+    lines = [
+        f"{result.status}: {parts}; {u.calls} model calls{reuse}, {u.total_tokens} tokens"
+        f" ({u.input_tokens} in / {u.output_tokens} out), cost {cost_text(result)}"
+    ]
+    models = by_model(list(result.steps.values()))
+    if len(models) > 1:
+        width = max(len(m) for m in models)
+        for name, m in models.items():
+            what = f"{m['images']} images" if m["images"] else f"{m['calls']} calls"
+            tokens = f"{figures.tokens(m['tokens'])} tokens" if m["tokens"] else ""
+            lines.append(
+                f"  {name:<{width}}  {what:>10}  {tokens:>16}  "
+                f"{figures.money(m['cost'], result.currency)}"
+            )
+    return lines
+
+
+def print_summary(result: RunResult) -> None:
+    lines = summary_lines(result)
+    if result.run_dir:
+        lines.append(str(result.run_dir))
+    for name, files in result.exports.items():
+        for f in files:
+            lines.append(f"{name}: {result.run_dir / f if result.run_dir else f}")
+    if result.report and result.run_dir:
+        lines.append(f"report: {result.run_dir / result.report}")
+    sys.stdout.write("\n".join(lines) + "\n")

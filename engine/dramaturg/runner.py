@@ -283,7 +283,7 @@ class Runner:
                 else f"internal error: {type(exc).__name__}: {exc}"
             )
             self._save_step(sid, {"status": "failed", "error": r.error})
-            self.emit("step_failed", step=sid, error=r.error)
+            self.emit("step_failed", step=sid, error=r.error, usage=r.usage.as_dict())
             self.flush()
             raise
         r.output, r.status, r.ended = output, "done", time.time()

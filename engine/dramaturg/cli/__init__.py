@@ -51,6 +51,14 @@ ModelOpt = Annotated[
     typer.Option("--model", "-m", help="Override a model: NAME=PROVIDER[:MODEL] (repeatable)."),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")]
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print the run's events as JSON, one object per line on stdout, ending with a "
+        "summary event (docs/runs.md lists them).",
+    ),
+]
 
 
 @app.callback()
@@ -107,4 +115,5 @@ def main() -> None:
 from . import run_cmds  # noqa: E402, F401  (listed first in --help)
 from . import chain_cmds  # noqa: E402, F401
 from . import cache_cmds  # noqa: E402, F401
+from . import runs_cmds  # noqa: E402, F401
 # isort: on

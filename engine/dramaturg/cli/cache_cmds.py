@@ -39,7 +39,10 @@ def _size(n: int) -> str:
 
 @cache_app.command("info")
 def cache_info(cache_dir: CacheDirOpt = None) -> None:
-    """Where the step cache is, and how many entries and blobs it holds."""
+    """Where the step cache is, and how many entries and blobs it holds.
+
+    [dim]Example:[/dim]  dramaturg cache info
+    """
     try:
         from ..cache import cache_info as read_info
 
@@ -57,7 +60,12 @@ def cache_clear(
     cache_dir: CacheDirOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete every entry of the step cache (later runs call the models again)."""
+    """Delete every entry of the step cache (later runs call the models again).
+
+    [dim]Examples:[/dim]
+      dramaturg cache clear
+      dramaturg cache clear --yes --cache-dir /tmp/dramaturg-cache
+    """
     try:
         from ..cache import StepCache, cache_info
 

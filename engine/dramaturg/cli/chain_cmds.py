@@ -19,7 +19,14 @@ from . import (
 
 @app.command()
 def validate(chain: ChainArg, templates: TemplatesOpt = None) -> None:
-    """Check a chain and its templates without running anything."""
+    """Check a chain and its templates without running anything.
+
+    Every problem is reported at once, with file:line:column and a hint.
+
+    [dim]Examples:[/dim]
+      dramaturg validate chains/dramatron.yaml
+      dramaturg validate dramatron --templates my-prompts
+    """
     try:
         loaded = _load(chain, templates)
     except Exception as exc:
@@ -42,7 +49,14 @@ def graph(
     chain: ChainArg,
     format: Annotated[str, typer.Option("--format", "-f", help="mermaid or dot.")] = "mermaid",
 ) -> None:
-    """Print the chain's DAG as Mermaid or Graphviz DOT text (offline)."""
+    """Print the chain's DAG as Mermaid or Graphviz DOT text (offline).
+
+    A finished run's report.html draws it too, coloured by status.
+
+    [dim]Examples:[/dim]
+      dramaturg graph chains/dramatron.yaml
+      dramaturg graph dramatron --format dot | dot -Tsvg > dramatron.svg
+    """
     from .. import graph as graphs
 
     if format not in ("mermaid", "dot"):
@@ -89,7 +103,10 @@ def models() -> None:
 
 @app.command()
 def schema() -> None:
-    """Print the chain file format as JSON Schema (for editor autocompletion)."""
+    """Print the chain file format as JSON Schema (for editor autocompletion).
+
+    [dim]Example:[/dim]  dramaturg schema > chain.schema.json
+    """
     import json
 
     from ..spec import json_schema

@@ -10,6 +10,7 @@ import typer
 from . import (
     CacheDirOpt,
     ChainArg,
+    JsonOpt,
     ModelOpt,
     NoCacheOpt,
     QuietOpt,
@@ -54,6 +55,7 @@ def run(
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
     quiet: QuietOpt = False,
+    json_events: JsonOpt = False,
 ) -> None:
     """Run a chain.
 
@@ -65,9 +67,9 @@ def run(
       dramaturg run dramatron --inputs story.yaml --model default=cohere:command-a-03-2025
       dramaturg run chains/dramatron.yaml --set logline="..." --dry-run
     """
-    from ..progress import Printer
+    from ..progress import reporter
 
-    printer = Printer(quiet=quiet)
+    printer = reporter(quiet=quiet, json_events=json_events)
     try:
         from ..inputs import parse_assignments, read_inputs_file
         from ..models import parse_model_overrides
@@ -89,8 +91,10 @@ def run(
             cache=cache,
         )
     except KeyboardInterrupt:
+        printer.interrupted()
         _interrupted(printer.run_dir)
     except Exception as exc:
+        printer.failed(exc)
         raise _fail(exc) from None
     printer.summary(result)
     if not result.ok:
@@ -131,6 +135,7 @@ def resume(
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
     quiet: QuietOpt = False,
+    json_events: JsonOpt = False,
 ) -> None:
     """Finish a run that was killed, interrupted or failed, in its own folder.
 
@@ -139,9 +144,9 @@ def resume(
 
     [dim]Example:[/dim]  dramaturg resume outputs/20261122-143005-dramatron-3fa9c2
     """
-    from ..progress import Printer
+    from ..progress import reporter
 
-    printer = Printer(quiet=quiet)
+    printer = reporter(quiet=quiet, json_events=json_events)
     try:
         from ..models import parse_model_overrides
         from ..resume import resume_run
@@ -154,8 +159,10 @@ def resume(
             on_event=printer,
         )
     except KeyboardInterrupt:
+        printer.interrupted()
         _interrupted(printer.run_dir)
     except Exception as exc:
+        printer.failed(exc)
         raise _fail(exc) from None
     printer.summary(result)
     if not result.ok:
@@ -167,16 +174,29 @@ def export(
     run_dir: Annotated[Path, typer.Argument(help="A run folder (outputs/<run-id>).")],
     format: Annotated[
         list[str] | None,
-        typer.Option("--format", "-f", help="Only these formats (repeatable), e.g. fountain, pdf."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="Only these formats (repeatable), e.g. fountain, pdf; report: report.html.",
+        ),
     ] = None,
 ) -> None:
     """Run a finished run's exporters again (e.g. after editing an output by hand).
 
-    [dim]Example:[/dim]  dramaturg export outputs/20261122-143005-dramatron-3fa9c2 -f pdf
+    [dim]Examples:[/dim]
+      dramaturg export outputs/20261122-143005-dramatron-3fa9c2 -f pdf
+      dramaturg export outputs/20261122-143005-dramatron-3fa9c2 -f report
     """
     try:
         from ..runs import chain_exports, export_run, load_run
 
+        if format and "report" in format:  # the run report, not a chain exporter
+            from ..report import write_report
+
+            print(f"report: {write_report(run_dir)}")
+            format = [f for f in format if f != "report"]
+            if not format:
+                return
         result = load_run(run_dir)
         exports = chain_exports(run_dir)
         if not exports:
