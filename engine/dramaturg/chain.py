@@ -255,6 +255,10 @@ class Chain:
             if rundir is not None:
                 from .report import REPORT_FILE, write_report_quietly
 
-                if write_report_quietly(rundir.root, on_event) is not None:
+                declared = {
+                    sid: {"description": s.description, "for_each": s.for_each}
+                    for sid, s in self.spec.steps.items()
+                }
+                if write_report_quietly(rundir.root, on_event, declared) is not None:
                     result.report = REPORT_FILE
         return result

@@ -29,23 +29,27 @@ def step_order(run: Any) -> list[str]:
     return graphs.topological_order(g)
 
 
-def write_report(run_dir: str | Path) -> Path:
-    """Write ``report.html`` into a run folder; return its path. Raises DramaturgError."""
+def write_report(run_dir: str | Path, declared: dict[str, Any] | None = None) -> Path:
+    """Write ``report.html`` into a run folder; return its path. Raises DramaturgError.
+    ``declared``: the steps' ``description`` and ``for_each`` when the caller has the chain
+    (else they are read from the chain snapshot in the folder)."""
     from .data import load
     from .page import render_report
 
-    run = load(Path(run_dir))
+    run = load(Path(run_dir), declared)
     html = scrub(render_report(run, step_order(run)))
     return RunDir(Path(run_dir)).write_text(REPORT_FILE, html)
 
 
 def write_report_quietly(
-    run_dir: Path, on_event: Callable[[dict[str, Any]], None] | None = None
+    run_dir: Path,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    declared: dict[str, Any] | None = None,
 ) -> Path | None:
     """Write the report at the end of a run: a failure never fails the run; it is reported as a
     ``warning`` event."""
     try:
-        return write_report(run_dir)
+        return write_report(run_dir, declared)
     except (DramaturgError, OSError, ValueError) as exc:
         reason = exc if isinstance(exc, (DramaturgError, RunStorageError)) else repr(exc)
         if on_event is not None:

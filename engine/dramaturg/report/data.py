@@ -117,8 +117,9 @@ def _text(path: Path) -> str | None:
 def _snapshot_steps(root: Path) -> dict[str, Any]:
     import yaml
 
+    loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
     try:
-        data = yaml.safe_load((root / "chain.yaml").read_text(encoding="utf-8"))
+        data = yaml.load((root / "chain.yaml").read_text(encoding="utf-8"), Loader=loader)
     except (OSError, yaml.YAMLError):
         return {}
     steps = data.get("steps") if isinstance(data, dict) else None
@@ -148,11 +149,13 @@ def _items(root: Path, sid: str, total: int) -> list[Item]:
     return items
 
 
-def load(run_dir: Path) -> RunData:
-    """Read a run folder. Raises InputError when it has no readable manifest."""
+def load(run_dir: Path, declared: dict[str, Any] | None = None) -> RunData:
+    """Read a run folder. ``declared``: each step's ``description`` and ``for_each`` (else read
+    from the chain snapshot in the folder). Raises InputError without a readable manifest."""
     root = Path(run_dir)
     manifest = read_manifest(root)
-    declared = _snapshot_steps(root)
+    if declared is None:
+        declared = _snapshot_steps(root)
     steps: dict[str, Step] = {}
     for sid, entry in (manifest.get("steps") or {}).items():
         found = declared.get(sid)
