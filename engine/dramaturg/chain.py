@@ -25,8 +25,10 @@ from .validate import Checked, check
 if TYPE_CHECKING:
     import networkx as nx
 
+    from .callplan import CallPlan
     from .memo import Memo
     from .records import FinishedRecords
+    from .templateuse import TemplateUse
 
 #: ``cache=`` of a run: None or True (the default folder), False (no cache) or a folder
 CacheSetting = bool | str | os.PathLike[str] | None
@@ -81,6 +83,13 @@ class Chain:
             for sid, s in self.spec.steps.items()
         }
         return graphs.build_graph({s: p.deps for s, p in self._checked.plans.items()}, attrs)
+
+    def templates(self) -> dict[str, list[TemplateUse]]:
+        """Step id -> the template files it uses, resolved: prompt, system, schema and continue
+        templates and those they include (``--templates`` overrides marked as such)."""
+        from .templateuse import template_uses
+
+        return template_uses(self._checked)
 
     @property
     def content_hash(self) -> str:
@@ -190,19 +199,34 @@ class Chain:
         where = None if model_set.dry_run else cache_dir_for(cache)
         if where is None:
             return None
-
-        def cache_off(reason: str) -> None:
-            if on_event is not None:
-                on_event({"event": "cache_off", "time": time.time(), "reason": reason})
-
         try:
             store = StepCache.open(where)
         except RunStorageError as exc:
             if cache not in (None, True):
                 raise InputError(exc.message, hint=exc.hint) from None
-            cache_off(f"running without the step cache: {exc}")
+            _cache_off(on_event)(f"running without the step cache: {exc}")
             return None
-        return Memo(store, self._checked, model_set, cache_off)
+        return Memo(store, self._checked, model_set, _cache_off(on_event))
+
+    def _run_memo(
+        self,
+        memo: Memo | None,
+        model_set: ModelSet,
+        rundir: RunDir | None,
+        on_event: Callable[[Event], None] | None,
+        plan: CallPlan | None,
+    ) -> Memo | None:
+        """A run with a folder keys every call and logs its answers there (a later rerun takes
+        the unchanged ones from the log), with or without the step cache."""
+        if rundir is None:
+            return memo
+        from .calllog import CallLog
+        from .memo import Memo
+
+        if memo is None:
+            memo = Memo(None, self._checked, model_set, _cache_off(on_event))
+        memo.log, memo.plan = CallLog(rundir), plan
+        return memo
 
     async def _execute(
         self,
@@ -219,8 +243,11 @@ class Chain:
         previous: FinishedRecords | None = None,
         started: float | None = None,
         history: list[dict[str, Any]] | None = None,
+        plan: CallPlan | None = None,
     ) -> RunResult:
-        """Run the steps into ``rundir`` (a new run, or the folder of one being resumed)."""
+        """Run the steps into ``rundir`` (a new run, or the folder of one being resumed or
+        rerun: ``plan``)."""
+        memo = self._run_memo(memo, model_set, rundir, on_event, plan)
         try:
             with rundir.lock() if rundir is not None else contextlib.nullcontext():
                 if rundir is not None and previous is not None:
@@ -243,6 +270,8 @@ class Chain:
                 result = await runner.run()
         finally:  # in this event loop, while its connections can still be closed cleanly
             await model_set.aclose()
+            if memo is not None and memo.log is not None:
+                memo.log.close()
         try:
             if export and result.ok and rundir is not None and self.spec.exports:
                 from .runs import export_run
@@ -262,3 +291,13 @@ class Chain:
                 if write_report_quietly(rundir.root, on_event, declared) is not None:
                     result.report = REPORT_FILE
         return result
+
+
+def _cache_off(on_event: Callable[[Event], None] | None) -> Callable[[str], None]:
+    """Reports that the step cache (or the call log) is off, as the event ``cache_off``."""
+
+    def cache_off(reason: str) -> None:
+        if on_event is not None:
+            on_event({"event": "cache_off", "time": time.time(), "reason": reason})
+
+    return cache_off

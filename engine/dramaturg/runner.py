@@ -135,7 +135,7 @@ class Runner:
             "concurrency": self.settings.concurrency,
             "dry_run": self.models.dry_run,
             "seed": self.models.seed,
-            "cache": str(self.memo.location) if self.memo else None,
+            "cache": str(self.memo.location) if self.memo and self.memo.location else None,
         }
         manifest: dict[str, Any] = {
             "dramaturg": __version__,
@@ -419,15 +419,16 @@ class Runner:
         memo = self.memo
         key = memo.key(sid, spec, item, prompt, system, schema) if memo else None
         record = memo.get(spec, key) if memo else None
+        seed = memo.seed(sid, item) if memo else None  # a rerun may give a call its own seed
         cached = record is not None
         if record is not None:
             record.cached = True
             self.results[sid].cached += 1
             self.emit("cached", step=sid, item=item)
         elif spec.kind == "image":
-            record = await self.calls.image(sid, spec, prompt, item)
+            record = await self.calls.image(sid, spec, prompt, item, seed)
         else:
-            record = await self.calls.text(sid, spec, prompt, system, item, schema)
+            record = await self.calls.text(sid, spec, prompt, system, item, schema, seed)
         began = self.calls.began.pop((sid, item), queued)
         r = self.results[sid]
         r.began = began if r.began is None else min(r.began, began)

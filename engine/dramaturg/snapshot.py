@@ -1,4 +1,5 @@
-"""The chain as a run ran it, kept in the run folder: ``chain.yaml`` and ``templates/``.
+"""The chain as a run ran it, kept in the run folder: ``chain.yaml``, ``templates/`` and
+``templates.json`` (the folders it looked templates up in: ``--templates`` ones first).
 
 ``templates/`` holds every template file the steps use (prompts, system prompts, schema
 templates and what they include), under the name the chain uses for it, so that
@@ -9,6 +10,8 @@ a run folder cannot hold, is not kept: a resume finds it in the chain's prompt f
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jinja2
 
 from .errors import RunStorageError
@@ -18,6 +21,7 @@ from .validate import Checked
 
 CHAIN_FILE = "chain.yaml"
 TEMPLATES_DIR = "templates"
+FOLDERS_FILE = "templates.json"
 
 
 def template_sources(checked: Checked) -> dict[str, str]:
@@ -25,7 +29,7 @@ def template_sources(checked: Checked) -> dict[str, str]:
     t = checked.templates
     names: list[str] = []
     for step in checked.spec.steps.values():
-        for ref in (step.prompt, step.system, getattr(step.parse, "schema_", None)):
+        for ref in (step.prompt, step.system, getattr(step.parse, "schema_", None), step.continue_):
             if not isinstance(ref, PromptRef):
                 continue
             try:
@@ -47,8 +51,13 @@ def template_sources(checked: Checked) -> dict[str, str]:
 
 
 def save_snapshot(rundir: RunDir, text: str, checked: Checked) -> None:
-    """Keep the chain file's text and its templates in the run folder."""
+    """Keep the chain file's text, its templates and their folders in the run folder."""
     rundir.write_text(CHAIN_FILE, text)
+    folders = {
+        "override_folders": [str(p.resolve()) for p in checked.override_dirs],
+        "prompt_folders": [str(p.resolve()) for p in checked.prompt_dirs],
+    }
+    rundir.write_json(FOLDERS_FILE, folders, durable=False)
     for name, source in template_sources(checked).items():
         rel = f"{TEMPLATES_DIR}/{name}"
         try:
@@ -56,3 +65,13 @@ def save_snapshot(rundir: RunDir, text: str, checked: Checked) -> None:
         except RunStorageError:  # a name the run folder cannot hold (e.g. "../x.j2")
             continue
         rundir.write_text(rel, source, durable=False)
+
+
+def override_folders(rundir: RunDir) -> list[Path]:
+    """The ``--templates`` folders a run was given (none for runs made before they were kept)."""
+    try:
+        data = rundir.read_json(FOLDERS_FILE)
+    except (OSError, ValueError):
+        return []
+    folders = data.get("override_folders") if isinstance(data, dict) else None
+    return [Path(f) for f in folders if isinstance(f, str)] if isinstance(folders, list) else []

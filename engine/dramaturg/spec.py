@@ -283,6 +283,13 @@ class StepSpec(_Strict):
         "recompute (always call the model and replace the cached result) or disable (neither "
         "read nor write it).",
     )
+    continue_: PromptRef | None = Field(
+        None,
+        alias="continue",
+        description="What `dramaturg continue` asks, after the step's answer, to extend it: "
+        "inline text or {file: ...}, rendered with the step's variables (default: to go on in "
+        "the same format without repeating).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -292,8 +299,9 @@ class StepSpec(_Strict):
         data = dict(data)
         if isinstance(data.get("prompt"), str):
             data["prompt"] = {"file": data["prompt"]}
-        if isinstance(data.get("system"), str):
-            data["system"] = {"text": data["system"]}
+        for key in ("system", "continue"):
+            if isinstance(data.get(key), str):
+                data[key] = {"text": data[key]}
         parse = data.get("parse")
         if isinstance(parse, str):
             data["parse"] = (
@@ -370,7 +378,8 @@ def json_schema() -> dict[str, Any]:
     props["prompts"] = either(props["prompts"], {"type": "string"})
     step = defs["StepSpec"]["properties"]
     step["prompt"] = either(step["prompt"], {"type": "string", "description": "a template file"})
-    step["system"] = either(step["system"], {"type": "string", "description": "inline text"})
+    for key in ("system", "continue"):
+        step[key] = either(step[key], {"type": "string", "description": "inline text"})
     step["parse"] = either(
         step["parse"],
         {"type": "string", "description": "text, lines, json, or a registered parser name"},

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,12 +114,18 @@ class StepCalls:
         system: str,
         item: int | None,
         schema: dict[str, Any] | None = None,
+        seed: int | None = None,
+        follow_up: Sequence[Any] = (),
     ) -> CallRecord:
+        """``seed``: this call's own (else the model's); ``follow_up``: messages sent after the
+        prompt (``dramaturg continue``: the earlier answer and the request to go on)."""
         from langchain_core.messages import HumanMessage, SystemMessage
 
         model = self.models.instance(spec)
         options = self.models.config(spec).options
         messages = ([SystemMessage(system)] if system else []) + [HumanMessage(prompt)]
+        messages += list(follow_up)
+        first_seed = seed if seed is not None else options.seed_number
         raws: list[str] = []
         r = self.results[sid]
         used = Usage()  # this call's usage (every attempt), kept with its record
@@ -134,8 +140,8 @@ class StepCalls:
                 "dramaturg_attempt": attempt,
                 "dramaturg_parse": parse_settings,
             }
-            if options.seed_number is not None:
-                metadata["dramaturg_seed"] = options.seed_number + attempt
+            if first_seed is not None:
+                metadata["dramaturg_seed"] = first_seed + attempt
 
             def invoke(_try: int, metadata: dict[str, Any] = metadata) -> Any:
                 return model.ainvoke(
@@ -169,7 +175,9 @@ class StepCalls:
             hint=last.hint or "adjust the prompt or the step's parse settings",
         )
 
-    async def image(self, sid: str, spec: StepSpec, prompt: str, item: int | None) -> CallRecord:
+    async def image(
+        self, sid: str, spec: StepSpec, prompt: str, item: int | None, seed: int | None = None
+    ) -> CallRecord:
         model: ImageModel = self.models.instance(spec)
         o = self.models.config(spec).options
         request = ImageRequest(
@@ -178,7 +186,7 @@ class StepCalls:
             width=o.width,
             height=o.height,
             aspect_ratio=o.aspect_ratio,
-            seed=o.seed_number,
+            seed=seed if seed is not None else o.seed_number,
             style_preset=o.style_preset,
             output_format=o.output_format or "png",
             extra=dict(o.extra),

@@ -70,6 +70,8 @@ class Checked:
     inline_offsets: dict[tuple[str, str], int] = field(default_factory=dict)
     #: compiled templates, filled by runs (compiling is a large share of engine overhead)
     compiled: dict[tuple[str, str], Any] = field(default_factory=dict)
+    #: the folders given to look templates up in first (``--templates``)
+    override_dirs: list[Path] = field(default_factory=list)
 
 
 def model_name_for(step: StepSpec) -> str:
@@ -119,7 +121,7 @@ def check(source: Source, chain_path: Path, template_dirs: list[Path] | None = N
         )
         - 1
         for sid in parts.steps
-        for key in ("prompt", "system")
+        for key in ("prompt", "system", "continue")
     }
     for sid in parts.steps:
         where = ("steps", sid, "parse", "schema")
@@ -139,7 +141,7 @@ def check(source: Source, chain_path: Path, template_dirs: list[Path] | None = N
     _check_cycles(ctx, plans)
     if ctx.problems or spec is None:
         raise ChainError(ctx.problems, path=source.file)
-    return Checked(spec, plans, templates, dirs, offsets)
+    return Checked(spec, plans, templates, dirs, offsets, override_dirs=list(template_dirs or []))
 
 
 # -- prompt folders and templates ------------------------------------------------------------
@@ -340,11 +342,26 @@ def _check_steps(ctx: Ctx, parts: Parts, templates: Templates) -> dict[str, Step
             elif need not in deps:
                 deps.append(need)
         _check_parse(ctx, step, base)
+        if step.continue_ is not None:
+            _check_continue(ctx, templates, step.continue_, base, {*local_vars, *inputs, *deps})
         ordered = sorted({d for d in deps if d in order}, key=order.__getitem__)
         plans[sid] = StepPlan(
             sid, tuple(ordered), tuple(sorted(set(used_inputs))), tuple(dict.fromkeys(files)), mname
         )
     return plans
+
+
+def _check_continue(
+    ctx: Ctx, templates: Templates, ref: PromptRef, base: tuple[Any, ...], known: set[str]
+) -> None:
+    """A continue prompt reads what its step's prompt can (it is not in the step's cache key)."""
+    path = (*base, "continue")
+    got = _template_vars(ctx, templates, ref, path)
+    for name, loc in got[0].items() if got else ():
+        if name not in known:
+            problem = f"the continue prompt reads '{name}', which its step does not read"
+            hint = "it may read the inputs, the steps the step's prompt reads and its item"
+            ctx.add(path, problem, hint=hint, location=loc)
 
 
 def _check_input(ctx: Ctx, name: str, spec: InputSpec) -> None:
