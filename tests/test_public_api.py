@@ -26,12 +26,18 @@ EXPECTED = {
     "StepResult",
     "TemplateRenderError",
     "Usage",
+    "Version",
     "__version__",
+    "checkout",
+    "continue_step",
+    "edit_step",
     "load_chain",
     "load_run",
     "register_exporter",
     "register_parser",
+    "rerun",
     "resume_run",
+    "step_history",
 }
 
 

@@ -36,12 +36,18 @@ __all__ = [
     "StepResult",
     "TemplateRenderError",
     "Usage",
+    "Version",
     "__version__",
+    "checkout",
+    "continue_step",
+    "edit_step",
     "load_chain",
     "load_run",
     "register_exporter",
     "register_parser",
+    "rerun",
     "resume_run",
+    "step_history",
 ]
 
 _LAZY = {
@@ -60,6 +66,12 @@ _LAZY = {
     "register_exporter": "exporters",
     "load_run": "runs",
     "resume_run": "resume",
+    "rerun": "reruns",
+    "Version": "versions",
+    "checkout": "cowrite",
+    "edit_step": "cowrite",
+    "step_history": "cowrite",
+    "continue_step": "extend",
 }
 
 from .errors import (  # noqa: E402
@@ -78,13 +90,17 @@ from .errors import (  # noqa: E402
 
 if TYPE_CHECKING:
     from .chain import Chain, load_chain
+    from .cowrite import checkout, edit_step, step_history
     from .exporters import ExportContext, register_exporter
+    from .extend import continue_step
     from .fakes import FakeChatModel, FakeImageModel
     from .images import ImageModel, ImageRequest, ImageResult
     from .parsers import register_parser
+    from .reruns import rerun
     from .result import RunResult, StepResult, Usage
     from .resume import resume_run
     from .runs import load_run
+    from .versions import Version
 
 
 def __getattr__(name: str) -> Any:

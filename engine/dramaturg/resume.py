@@ -26,6 +26,7 @@ from .result import RunResult
 from .rundir import RunDir
 from .runner import Event, RunSettings
 from .runs import read_manifest
+from .runstate import PENDING
 from .snapshot import CHAIN_FILE, TEMPLATES_DIR
 from .source import load_yaml, read_text
 from .spec import ChainSpec, ModelSpec
@@ -65,6 +66,11 @@ async def aresume_run(
     """
     root = Path(run_dir)
     manifest = read_manifest(root)
+    if (root / PENDING).exists():
+        raise InputError(
+            f"{root} was being rerun when it stopped: its outputs are part old, part new",
+            hint=f"finish the rerun: dramaturg rerun {root}",
+        )
     chain, kept = load_chain_snapshot(root, manifest)
     recorded = manifest.get("settings") or {}
     values = resolve_inputs(chain.spec.inputs, dict(manifest.get("inputs") or {}))

@@ -116,4 +116,5 @@ from . import run_cmds  # noqa: E402, F401  (listed first in --help)
 from . import chain_cmds  # noqa: E402, F401
 from . import cache_cmds  # noqa: E402, F401
 from . import runs_cmds  # noqa: E402, F401
+from . import cowrite_cmds  # noqa: E402, F401
 # isort: on
