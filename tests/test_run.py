@@ -368,7 +368,7 @@ def test_a_step_file_that_cannot_be_written_fails_the_run_clearly(project, tmp_p
 
     monkeypatch.setattr(RunDir, "write_bytes", full_for_b2)
     fake = FakeChatModel()
-    with pytest.raises(RunStorageError, match="steps/b2.json: No space left"):
+    with pytest.raises(RunStorageError, match=r"steps/b2\.json: No space left"):
         run(project(BRANCHES), tmp_path, fake)
     (run_dir,) = (tmp_path / "out").iterdir()
     assert {p.name for p in (run_dir / "steps").glob("*.json")} == {
