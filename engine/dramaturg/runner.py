@@ -156,7 +156,7 @@ class Runner:
             manifest["resumed"] = self.history
         return manifest
 
-    def flush(self, force: bool = False) -> None:
+    def flush(self, force: bool = False, *, durable: bool = True) -> None:
         """Write the manifest unless forced (a final flush always runs) at most every 0.2 s and
         every 10x the last write's duration, so that rewriting it stays under ~10 % of the run
         however many steps the manifest lists."""
@@ -168,7 +168,7 @@ class Runner:
             return
         # in-progress manifests are compact and not fsynced; the final one is pretty and durable
         data = self.manifest()
-        if force:
+        if force and durable:
             self.rundir.write_json("manifest.json", data)
         else:
             self.rundir.write_text("manifest.json", json.dumps(data, default=str), durable=False)
@@ -177,7 +177,9 @@ class Runner:
 
     # -- running -----------------------------------------------------------------------------
     async def run(self) -> RunResult:
-        self.flush(force=True)
+        # the first manifest: written before any step, not fsynced (a killed process cannot
+        # lose it; only a power cut could, and the final manifest is fsynced)
+        self.flush(force=True, durable=False)
         self.emit(
             "run_started",
             chain=self.spec.name,

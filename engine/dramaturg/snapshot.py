@@ -52,7 +52,7 @@ def template_sources(checked: Checked) -> dict[str, str]:
 
 def save_snapshot(rundir: RunDir, text: str, checked: Checked) -> None:
     """Keep the chain file's text, its templates and their folders in the run folder."""
-    rundir.write_text(CHAIN_FILE, text)
+    rundir.write_text(CHAIN_FILE, text, durable=False)  # a killed process cannot lose it
     folders = {
         "override_folders": [str(p.resolve()) for p in checked.override_dirs],
         "prompt_folders": [str(p.resolve()) for p in checked.prompt_dirs],
