@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .errors import InputError
+from .errors import ChainError, InputError
+from .source import load_yaml, read_text
 from .spec import InputSpec
 
 
@@ -68,9 +67,13 @@ def _from_text(t: str, text: str) -> Any:
             return False
         raise InputValueError(f"expected true or false, got {text!r}")
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise InputValueError(f"expected a {t} in YAML or JSON form, got {text!r}") from None
+        return load_yaml(text, "the value").data  # bounded: no alias bombs, no deep nesting
+    except ChainError as exc:
+        problem = exc.problems[0].message if exc.problems else str(exc)
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise InputValueError(
+            f"expected a {t} in YAML or JSON form, got {shown!r} ({problem})"
+        ) from None
 
 
 def resolve_inputs(
@@ -123,19 +126,20 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
 
 
 def read_inputs_file(path: Path) -> dict[str, Any]:
-    """Inputs from a YAML or JSON file holding a mapping."""
+    """Inputs from a YAML or JSON file holding a mapping. Read as chain files are: at most
+    MAX_BYTES, UTF-8, YAML without alias bombs or nesting deeper than MAX_DEPTH."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read inputs file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"inputs file {path} is not UTF-8") from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        text = read_text(path)
+        data = json.loads(text) if path.suffix == ".json" else load_yaml(text, str(path)).data
+    except ChainError as exc:
+        problems = "\n  ".join(str(p) for p in exc.problems)
+        raise InputError(f"inputs file {path} cannot be used:\n  {problems}") from None
+    except json.JSONDecodeError as exc:
         raise InputError(
-            f"inputs file {path} is not valid {path.suffix[1:] or 'YAML'}: {exc}"
+            f"inputs file {path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise InputError(f"inputs file {path} nests deeper than Python can read") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

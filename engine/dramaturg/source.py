@@ -87,10 +87,36 @@ def read_text(path: Path) -> str:
         ) from None
 
 
+def _loader(text: str) -> yaml.SafeLoader | yaml.CSafeLoader:
+    return (yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)(text)
+
+
+def _check_depth(text: str, file: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH from the event stream, before any node is composed:
+    composing is recursive (libyaml's composer overflows the C stack, PyYAML's the Python one)
+    while parsing events is not."""
+    loader = _loader(text)
+    depth = 0
+    try:
+        while not loader.check_event(yaml.StreamEndEvent):
+            event = loader.get_event()
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                    raise _problem(file, f"nesting deeper than {MAX_DEPTH} levels", line, col)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
 def load_yaml(text: str, file: str) -> Source:
     """Parse one YAML document with positions. Raises ChainError on any syntax problem."""
-    loader = (yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)(text)
+    loader = _loader(text)
     try:
+        _check_depth(text, file)
         node = loader.get_single_node()
         src = Source(file=file, data=None, text=text)
         if node is not None:
@@ -98,6 +124,8 @@ def load_yaml(text: str, file: str) -> Source:
         return src
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and "end of stream" in str(exc.problem):
+            mark = exc.context_mark  # an unclosed quote or bracket: where it opened
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
         raise _problem(
@@ -106,6 +134,17 @@ def load_yaml(text: str, file: str) -> Source:
             line,
             col,
             hint="check indentation, quotes and colons on this line",
+        ) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        pos = exc.position
+        line, col = text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise _problem(
+            file,
+            f"the character U+{ord(char):04X} is not allowed in YAML",
+            line,
+            col,
+            hint="remove it (control characters other than tab and newline cannot appear)",
         ) from None
     except yaml.YAMLError as exc:
         raise _problem(file, f"YAML error: {exc}") from None
