@@ -226,17 +226,23 @@ def test_for_each_that_is_not_a_list_at_run_time(project, tmp_path):
 
 
 def test_sandbox_blocks_python_internals_at_render_time(project, tmp_path):
+    # an attribute named by data cannot be seen by validation: the sandbox refuses it
     chain = """
     name: escape
+    inputs: {key: {type: string, default: __globals__}}
     models: {default: {provider: fake}}
     steps:
-      a: {prompt: {text: "{{ cycler.__init__.__globals__ }}"}}
+      a: {prompt: {text: "{{ cycler.next | attr(key) }}"}}
     """
-    result = run(project(chain), tmp_path, FakeChatModel())
+    fake = FakeChatModel()
+    result = run(project(chain), tmp_path, fake)
     assert result.steps["a"].status == "failed"
-    assert "unsafe" in (result.steps["a"].error or "") or "undefined" in (
-        result.steps["a"].error or ""
-    )
+    assert "unsafe operation" in (result.steps["a"].error or "")
+    assert fake.calls == []
+    # written in the template, it is refused before anything runs
+    static = chain.replace("attr(key)", "attr('__globals__')")
+    with pytest.raises(dramaturg.ChainError, match="'__globals__', a Python internal"):
+        load_chain(project(static, name="static"))
 
 
 def test_api_accepts_any_langchain_chat_model(project, tmp_path):

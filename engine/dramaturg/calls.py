@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -53,16 +54,24 @@ class Limiter:
             yield
 
 
+#: control characters no answer needs (all but tab, newline and carriage return; DEL; C1)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def text_of(content: Any) -> str:
+    """A model's answer as text, without control characters: terminal escape sequences, NULs
+    and bells would otherwise reach the parsers, the run's files, exports and terminals."""
     if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
+        text = content
+    elif isinstance(content, list):
+        text = "".join(
             p if isinstance(p, str) else str(p.get("text", ""))
             for p in content
             if isinstance(p, (str, dict))
         )
-    return str(content)
+    else:
+        text = str(content)
+    return _CONTROL.sub("", text)
 
 
 def classify(
@@ -79,7 +88,10 @@ def classify(
     if isinstance(exc, (ConnectionError, OSError)):
         return ModelError(f"connection failed: {exc}", transient=True)
     name = type(exc).__name__
-    if any(w in name for w in ("Timeout", "Connection", "ServiceUnavailable", "Overloaded")):
+    if _dropped_connection(exc) or any(
+        w in name
+        for w in ("Timeout", "Connection", "Disconnect", "ServiceUnavailable", "Overloaded")
+    ):
         return ModelError(f"model call failed: {name}: {exc}", transient=True)
     response = getattr(exc, "response", None)
     status = getattr(exc, "status_code", None) or getattr(response, "status_code", None)
@@ -87,3 +99,13 @@ def classify(
         headers = getattr(exc, "headers", None) or getattr(response, "headers", None) or {}
         return http_error("model service", status, f"{type(exc).__name__}: {exc}", headers)
     return ModelError(f"model call failed: {type(exc).__name__}: {exc}")
+
+
+def _dropped_connection(exc: BaseException) -> bool:
+    """An httpx transport error (connection refused, reset or closed by the server, a read or
+    write failing midway): worth a retry. Errors in the request itself are not."""
+    import httpx
+
+    return isinstance(exc, httpx.TransportError) and not isinstance(
+        exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+    )

@@ -26,7 +26,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,12 +94,14 @@ def _from_schema(
     schema: dict[str, Any], rng: random.Random, depth: int = 0, root: dict[str, Any] | None = None
 ) -> Any:
     root = schema if root is None else root
+    if depth > 16:  # a recursive schema ($ref: "#"): stop where an instance may
+        return None
     if "$ref" in schema:
         ref = str(schema["$ref"])
-        target: Any = root
+        target: Any = root if ref.startswith("#") else {}  # never fetched: a plain string
         for part in ref.removeprefix("#/").split("/") if ref.startswith("#/") else []:
             target = target.get(part, {}) if isinstance(target, dict) else {}
-        return _from_schema(target if isinstance(target, dict) else {}, rng, depth, root)
+        return _from_schema(target if isinstance(target, dict) else {}, rng, depth + 1, root)
     for key in ("anyOf", "oneOf"):
         if schema.get(key):
             return _from_schema(schema[key][0], rng, depth, root)
@@ -152,6 +154,36 @@ def _describe(value: Any) -> Any:
         text = repr((code.co_code, code.co_consts, code.co_names, cells, value.__defaults__))
         return f"callable {name} {hashlib.sha256(text.encode()).hexdigest()}"
     return value
+
+
+def fake_options(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``latency``, ``responses`` and ``fail`` of a fake model's ``extra`` options, checked
+    (other keys are another provider's, as in a dry run, and ignored). Raises ProviderError."""
+    from .errors import ProviderError
+
+    latency = extra.get("latency", 0.0)
+    if isinstance(latency, bool) or not isinstance(latency, (int, float)) or latency < 0:
+        raise ProviderError(
+            f"fake model: option 'latency' must be seconds >= 0, got {latency!r}",
+            hint="e.g. extra: {latency: 0.1}",
+        )
+    responses = extra.get("responses") or {}
+    fail = extra.get("fail") or {}
+    if not isinstance(responses, dict):
+        raise ProviderError(
+            f"fake model: option 'responses' must map steps to answers, got {responses!r}",
+            hint='e.g. extra: {responses: {title: "The Salt Road"}}',
+        )
+    if not isinstance(fail, dict) or any(
+        v != "always" and (isinstance(v, bool) or not isinstance(v, int) or v < 0)
+        for v in fail.values()
+    ):
+        raise ProviderError(
+            f"fake model: option 'fail' must map steps to a number of failures or 'always', "
+            f"got {fail!r}",
+            hint="e.g. extra: {fail: {title: 2, plot: always}}",
+        )
+    return {"latency": float(latency), "responses": dict(responses), "fail": dict(fail)}
 
 
 def derived_response(prompt: str, parse: dict[str, Any]) -> str:

@@ -70,6 +70,8 @@ def parse(
     (0-based try number and the step's total), e.g. to be strict on early tries and lenient on
     the last one.
     """
+    if isinstance(spec, (TextParse, LinesParse)) and not text.strip():
+        raise ParseError("the answer is empty", hint="check the prompt and the model's max_tokens")
     if isinstance(spec, TextParse):
         return text.strip()
     if isinstance(spec, LinesParse):
@@ -126,6 +128,9 @@ def parse_json(text: str, schema: dict[str, Any] | None = None) -> Any:
         except json.JSONDecodeError as exc:
             last = exc
             continue
+        except RecursionError:  # nested deeper than Python's parser goes: not an answer
+            last = ValueError("it nests too deeply")
+            continue
         if schema is not None:
             import jsonschema
 
@@ -136,12 +141,42 @@ def parse_json(text: str, schema: dict[str, Any] | None = None) -> Any:
                 raise ParseError(
                     f"JSON does not match the step's schema at {where}: {exc.message}"
                 ) from None
+            except (RecursionError, Exception) as exc:  # an unresolvable or recursive $ref
+                raise ParseError(
+                    f"the step's schema cannot check the answer: {type(exc).__name__}: {exc}",
+                    hint="fix the schema's $refs (only '#/...' references, not recursive ones)",
+                ) from None
         return value
     raise ParseError(
         f"output is not JSON ({last})" if last else "output is empty",
         hint="ask for JSON only in the prompt, or give the step a schema so "
         "models that support it are constrained",
     )
+
+
+def schema_problem(schema: Any) -> str | None:
+    """Why ``schema`` cannot be a step's answer schema, or None: it is not a valid JSON Schema,
+    or a ``$ref`` points to another document (schemas are never fetched from anywhere)."""
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return exc.message
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("$ref", "$dynamicRef") and not str(value).startswith("#"):
+                    return (
+                        f"{key} '{value}' points outside the schema; only '#/...' references "
+                        "are supported (nothing is fetched)"
+                    )
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
 
 
 def parse_regex(text: str, spec: RegexParse) -> Any:

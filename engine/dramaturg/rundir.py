@@ -51,6 +51,8 @@ class RunDir:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.id = root.name
+        #: the first write that failed (a full disk, say): the runner calls no model after it
+        self.failed: RunStorageError | None = None
 
     @classmethod
     def create(cls, out_root: Path, run_id: str) -> RunDir:
@@ -65,9 +67,14 @@ class RunDir:
                 except FileExistsError:
                     n += 1
                     root = out_root / f"{run_id}-{n}"
-        except OSError as exc:
-            raise RunStorageError(
-                f"cannot create the run folder in {out_root}: {exc.strerror}",
+        except OSError as exc:  # nothing ran: a bad --out, like a bad argument (exit code 2)
+            why = (
+                "it or a folder above it is a file"
+                if isinstance(exc, (FileExistsError, NotADirectoryError))
+                else exc.strerror
+            )
+            raise InputError(
+                f"cannot create the run folder in {out_root}: {why}",
                 hint="choose another folder with --out, or fix its permissions",
             ) from None
         return cls(root)
@@ -139,10 +146,14 @@ class RunDir:
             os.replace(tmp, target)
             tmp = None
         except OSError as exc:
-            raise RunStorageError(
+            started = (self.root / "manifest.json").is_file()
+            error = RunStorageError(
                 f"cannot write {target}: {exc.strerror}",
-                hint="check free disk space and permissions; finished steps are kept",
-            ) from None
+                hint="check free disk space and permissions; finished steps are kept"
+                + (f", and `dramaturg resume {self.root}` finishes the run" if started else ""),
+            )
+            self.failed = self.failed or error
+            raise error from None
         finally:
             if tmp is not None:
                 with contextlib.suppress(OSError):

@@ -15,10 +15,12 @@ from typing import Any
 
 from . import __version__
 from .accounting import Accounts
-from .errors import DramaturgError, TemplateRenderError
+from .errors import DramaturgError, RunStorageError, TemplateRenderError
 from .executor import Executor
+from .fanout import FanOutError, fan_out_items
 from .memo import Memo
 from .models import ModelSet
+from .parsers import schema_problem
 from .records import CallRecord, FinishedRecords
 from .result import RunResult, StepResult, Usage
 from .rundir import RunDir
@@ -67,6 +69,8 @@ class Runner:
         #: the step cache (None: off) and, when resuming, the earlier attempt's finished work
         self.memo = memo
         self.previous = previous
+        #: steps kept whole from the earlier attempt (their dependents may keep theirs)
+        self._kept_whole: set[str] = set()
         #: earlier attempts at this run (resumes), recorded in the manifest
         self.history = list(history or [])
         used = {model_name_for(s) for s in self.spec.steps.values()}
@@ -252,12 +256,24 @@ class Runner:
         self.flush()
         return done.output
 
+    def _earlier(self, sid: str) -> FinishedRecords | None:
+        """The earlier attempt's records, to keep a step's work from: only when every step it
+        reads was kept whole too. A dependency that runs again may answer differently, and the
+        step's old work (saved while that dependency's own record was still being written, when
+        the process was killed) would not fit it."""
+        if self.previous is None:
+            return None
+        deps = self.checked.plans[sid].deps
+        return self.previous if all(d in self._kept_whole for d in deps) else None
+
     async def _run_step(self, sid: str) -> Any:
         spec = self.spec.steps[sid]
         r = self.results[sid]
-        if self.previous is not None:
-            done = self.previous.step(sid, spec.kind)
+        earlier = self._earlier(sid)
+        if earlier is not None:
+            done = earlier.step(sid, spec.kind)
             if done is not None:
+                self._kept_whole.add(sid)
                 return self._resume_step(sid, spec, done)
         r.status, r.started = "running", time.time()
         self.emit("step_started", step=sid)
@@ -325,8 +341,10 @@ class Runner:
         r.items_total = len(items)
         self.emit("fan_out", step=sid, items=len(items))
 
+        earlier = self._earlier(sid)
+
         async def item(i: int, value: Any) -> Any:
-            done = self.previous.item(sid, i, spec.kind) if self.previous else None
+            done = earlier.item(sid, i, spec.kind) if earlier else None
             if done is not None:  # finished by the earlier attempt at this run
                 out = done.output
                 r.resumed += 1
@@ -376,16 +394,15 @@ class Runner:
             value = self._compiled[key](**context)
         except Exception as exc:
             raise TemplateRenderError(f"{where}: cannot evaluate '{expr}': {exc}") from None
-        if (
-            isinstance(value, (str, bytes))
-            or not hasattr(value, "__iter__")
-            or isinstance(value, dict)
-        ):
+        try:
+            return fan_out_items(value, spec.max_items)
+        except FanOutError as exc:
             raise StepError(
-                f"step '{sid}': for_each '{expr}' gave a {type(value).__name__}, not a list",
-                hint="make the upstream step produce a list",
-            )
-        return list(value)
+                f"step '{sid}': for_each '{expr}' {exc}",
+                hint="raise the step's max_items if so many calls are intended"
+                if "max_items" in str(exc)
+                else "make the upstream step produce a list",
+            ) from None
 
     def _template(self, sid: str, key: str, ref: PromptRef) -> tuple[Any, str, int]:
         cache_key = (sid, key)
@@ -410,6 +427,9 @@ class Runner:
         self, sid: str, spec: StepSpec, context: dict[str, Any], item: int | None
     ) -> CallRecord:
         """One call of a step (or one fan-out item): from the step cache, or from the model."""
+        if self.rundir is not None and self.rundir.failed is not None:  # a full disk, say:
+            failed = self.rundir.failed  # what no file can keep is not worth a model call
+            raise RunStorageError(failed.message, hint=failed.hint)
         prompt = self._render(sid, "prompt", spec.prompt, context)
         system = self._render(sid, "system", spec.system, context) if spec.system else ""
         if self.rundir is not None:
@@ -469,15 +489,14 @@ class Runner:
         text = self._render(sid, "schema", ref, context)
         if text in self._schemas:
             return self._schemas[text]
-        import jsonschema
-
         where = ref.file or self.chain_file
         try:
             data = load_yaml(text, where).data
             if not isinstance(data, dict):
                 raise ValueError(f"it rendered a {type(data).__name__}, not a mapping")
-            jsonschema.Draft202012Validator.check_schema(data)
-        except (DramaturgError, ValueError, jsonschema.SchemaError) as exc:
+            if (problem := schema_problem(data)) is not None:
+                raise ValueError(problem)
+        except (DramaturgError, ValueError) as exc:
             problem = exc.message if hasattr(exc, "message") else str(exc)
             raise StepError(
                 f"step '{sid}': the schema template {where} did not give a JSON schema: {problem}",

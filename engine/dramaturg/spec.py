@@ -274,6 +274,13 @@ class StepSpec(_Strict):
         "\"plot | map(attribute='place') | unique | list\".",
     )
     as_: StepId = Field("item", alias="as", description="The item's variable name in for_each.")
+    max_items: int = Field(
+        1000,
+        ge=1,
+        le=100_000,
+        description="for_each: the most items the step may fan out over; more fail the step "
+        "(a guard against runaway fan-outs).",
+    )
     parse: ParseSpec = Field(default_factory=TextParse)
     options: GenerationOptions = Field(default_factory=GenerationOptions)
     attempts: int = Field(3, ge=1, le=10, description="Tries when output fails to parse.")

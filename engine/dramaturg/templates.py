@@ -3,23 +3,34 @@
 Templates come from the chain's prompt folders (user override folders first). Names that would
 leave those folders (``..``, absolute paths, symlinks pointing outside) are refused. Rendering
 uses ``StrictUndefined``: a missing variable is an error with the template's file and line, never
-an empty string sent to a model.
+an empty string sent to a model. The sandbox (:mod:`dramaturg.sandbox`) refuses Python internals
+and bounds the work a template can ask for; a template nested too deeply to compile is a syntax
+error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import Location, TemplateRenderError
+from .sandbox import (
+    MAX_SIZE,
+    BoundedSandbox,
+    TemplateLimitError,
+    end_budget,
+    render_budget,
+    unsafe_uses,
+)
+from .source import MAX_BYTES
 
 
 class _ConfinedLoader(jinja2.FileSystemLoader):
@@ -33,6 +44,12 @@ class _ConfinedLoader(jinja2.FileSystemLoader):
         roots = [os.path.realpath(p) for p in self.searchpath]
         if not any(real == r or real.startswith(r + os.sep) for r in roots):
             raise jinja2.TemplateNotFound(template)
+        if len(source) > MAX_BYTES:
+            raise jinja2.TemplateSyntaxError(
+                f"the template is {len(source):,} characters; the limit is {MAX_BYTES:,} bytes",
+                1,
+                filename=filename,
+            )
         return source, filename, uptodate
 
 
@@ -44,12 +61,39 @@ class VariableUse:
     location: Location
 
 
+@dataclass
+class Analysis:
+    """What validation learns from a template and the templates it includes."""
+
+    uses: list[VariableUse] = field(default_factory=list)
+    #: filenames of the included templates (recursively)
+    files: list[str] = field(default_factory=list)
+    #: (message, where) of each read of a Python internal, refused by the sandbox
+    unsafe: list[tuple[str, Location]] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _too_complex(filename: str) -> Iterator[None]:
+    """Templates nested beyond what Jinja's parser or Python's compiler handle are syntax
+    errors, not crashes."""
+    try:
+        yield
+    except (RecursionError, MemoryError):
+        raise jinja2.TemplateSyntaxError(
+            "the template nests expressions or blocks too deeply", 1, filename=filename
+        ) from None
+    except SyntaxError as exc:  # Python's compiler: "too many statically nested blocks"
+        raise jinja2.TemplateSyntaxError(
+            f"the template nests blocks too deeply to compile ({exc.msg})", 1, filename=filename
+        ) from None
+
+
 class Templates:
     """The templates of one chain."""
 
     def __init__(self, search_paths: list[Path]) -> None:
         self.search_paths = list(search_paths)
-        self.env = SandboxedEnvironment(
+        self.env = BoundedSandbox(
             loader=_ConfinedLoader([str(p) for p in self.search_paths]),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
@@ -67,7 +111,8 @@ class Templates:
 
     def parse(self, text: str, filename: str) -> nodes.Template:
         """Parse a template. Raises jinja2.TemplateSyntaxError (with ``lineno``)."""
-        return self.env.parse(text, filename=filename)
+        with _too_complex(filename):
+            return self.env.parse(text, filename=filename)
 
     def compile(self, text: str, filename: str) -> jinja2.Template:
         return self.env.from_string(text, globals={"__dramaturg_file__": filename})
@@ -78,13 +123,32 @@ class Templates:
     # -- static analysis ---------------------------------------------------------------------
     def variables(self, text: str, filename: str, line_offset: int = 0) -> list[VariableUse]:
         """Variables the template (and the templates it includes) read from its context."""
+        return self.analyse(text, filename, line_offset, compile_check=False).uses
+
+    def analyse(
+        self, text: str, filename: str, line_offset: int = 0, *, compile_check: bool = True
+    ) -> Analysis:
+        """Variables read, templates included and sandbox violations of a template and the
+        templates it includes; each is also compiled (``compile_check``), so that one nested
+        too deeply fails here. Raises jinja2.TemplateSyntaxError or TemplateNotFound."""
+        out = Analysis()
         found: dict[str, VariableUse] = {}
         for ast, fname, offset in self._walk(text, filename, line_offset, set()):
-            for name in sorted(meta.find_undeclared_variables(ast)):
+            if fname != filename:
+                out.files.append(fname)
+            with _too_complex(fname):
+                names = sorted(meta.find_undeclared_variables(ast))
+                if compile_check:
+                    self.env.compile(ast, filename=fname)
+            for name in names:
                 if name not in found:
                     line = _first_line(ast, name)
                     found[name] = VariableUse(name, Location(fname, (line or 1) + offset))
-        return list(found.values())
+            out.unsafe += [
+                (what, Location(fname, line + offset)) for what, line in unsafe_uses(ast)
+            ]
+        out.uses = list(found.values())
+        return out
 
     def _walk(
         self, text: str, filename: str, offset: int, seen: set[str]
@@ -121,13 +185,31 @@ def _first_line(ast: nodes.Template, name: str) -> int | None:
 def render(
     template: jinja2.Template, context: Mapping[str, Any], *, where: str, line_offset: int = 0
 ) -> str:
-    """Render with StrictUndefined; errors become TemplateRenderError with file:line."""
+    """Render with StrictUndefined; errors become TemplateRenderError with file:line. A prompt
+    longer than the sandbox's MAX_SIZE characters is refused as it grows."""
+    budget = render_budget()
     try:
-        return template.render(context)
+        chunks: list[str] = []
+        size = 0
+        for chunk in template.generate(context):
+            size += len(chunk)
+            if size > MAX_SIZE:
+                raise TemplateLimitError(f"the rendered prompt exceeds {MAX_SIZE:,} characters")
+            chunks.append(chunk)
+        return "".join(chunks)
     except jinja2.TemplateError as exc:
         raise _render_error(exc, where, line_offset, context) from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
         raise _render_error(exc, where, line_offset, context) from None
+    except (RecursionError, MemoryError) as exc:
+        kind = "recursed too deeply" if isinstance(exc, RecursionError) else "ran out of memory"
+        err = _render_error(exc, where, line_offset, context)
+        raise TemplateRenderError(
+            f"{err.message.split(': template error:')[0]}: the template {kind}",
+            hint="check recursive macros and includes, and loops that build large values",
+        ) from None
+    finally:
+        end_budget(budget)
 
 
 def _render_error(
@@ -149,6 +231,11 @@ def _render_error(
         if line is not None:
             line += line_offset
     loc = Location(filename, line)
+    if isinstance(exc, TemplateLimitError):
+        return TemplateRenderError(
+            f"{loc}: template exceeded a sandbox limit: {exc}",
+            hint="templates may not build values this large; check loops, '*' and padding",
+        )
     if isinstance(exc, jinja2.exceptions.SecurityError):
         return TemplateRenderError(
             f"{loc}: template tried an unsafe operation: {exc}",

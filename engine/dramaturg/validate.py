@@ -18,7 +18,8 @@ from pydantic import ValidationError
 
 from . import graph as graphs
 from .errors import ChainError, Location
-from .parsers import custom_parsers
+from .fanout import constant_fan_out_problem, output_shape
+from .parsers import custom_parsers, schema_problem
 from .problems import Ctx, Parts, pydantic_problems, salvage, unknown
 from .providers import get_registry
 from .source import Source
@@ -183,9 +184,15 @@ def _template_vars(
             first = ctx.source.value_line((*path, "text")) or ctx.source.value_line(path) or 1
             offset = first - 1
             files = []
-        uses = templates.variables(text, filename, offset)
-        files += templates.included_files(text, filename)
-        return {u.name: u.location for u in uses}, files
+        found = templates.analyse(text, filename, offset)
+        for message, where in found.unsafe:
+            ctx.add(
+                path,
+                message,
+                hint="templates run in a sandbox that refuses these; read the data's own keys",
+                location=where,
+            )
+        return {u.name: u.location for u in found.uses}, files + found.files
     except jinja2.TemplateNotFound as exc:
         folders = ", ".join(str(p) for p in templates.search_paths)
         ctx.add(
@@ -386,7 +393,10 @@ def _check_for_each(
     expr = step.for_each or ""
     path = (*base, "for_each")
     try:
-        names = {u.name for u in templates.variables("{{ " + expr + " }}", ctx.source.file)}
+        found = templates.analyse("{{ " + expr + " }}", ctx.source.file, compile_check=False)
+        names = {u.name for u in found.uses}
+        for message, _ in found.unsafe:
+            ctx.add(path, message, hint="for_each runs in the templates' sandbox", value=True)
     except jinja2.TemplateSyntaxError as exc:
         ctx.add(
             path,
@@ -395,6 +405,9 @@ def _check_for_each(
             value=True,
         )
         return [], []
+    if not names and (problem := constant_fan_out_problem(templates.env, expr, step.max_items)):
+        hint = "fan out over a smaller list, or raise the step's max_items if that is intended"
+        ctx.add(path, problem, hint=hint, value=True)
     deps, used = [], []
     for n in sorted(names):
         if n in inputs:
@@ -427,25 +440,6 @@ def _check_for_each(
     return deps, used
 
 
-def output_shape(step: StepSpec) -> str:
-    """'list', 'mapping', 'text' or 'any': what a step's output is, as far as is known."""
-    if step.for_each is not None:
-        return "list"
-    p = step.parse
-    if step.kind == "image":
-        return "mapping"
-    if isinstance(p, TextParse):
-        return "text"
-    if isinstance(p, JsonParse):
-        t = (p.static_schema() or {}).get("type")
-        return {"array": "list", "object": "mapping", "string": "text"}.get(str(t), "any")
-    if isinstance(p, (RegexParse, SectionsParse)):
-        return "list" if p.multiple else "mapping"
-    if isinstance(p, CustomParse):
-        return "any"
-    return "list"
-
-
 def _check_parse(ctx: Ctx, step: StepSpec, base: tuple[Any, ...]) -> None:
     p, path = step.parse, (*base, "parse")
     if step.kind == "image" and not isinstance(p, TextParse):
@@ -463,13 +457,12 @@ def _check_parse(ctx: Ctx, step: StepSpec, base: tuple[Any, ...]) -> None:
                     hint="name what you want to keep: (?P<name>...)",
                     value=True,
                 )
-    elif isinstance(p, (JsonParse, CustomParse)) and (static := p.static_schema()) is not None:
-        import jsonschema
-
-        try:
-            jsonschema.Draft202012Validator.check_schema(static)
-        except jsonschema.SchemaError as exc:
-            ctx.add((*path, "schema"), f"invalid JSON schema: {exc.message}", value=True)
+    elif (
+        isinstance(p, (JsonParse, CustomParse))
+        and (static := p.static_schema()) is not None
+        and (problem := schema_problem(static)) is not None
+    ):
+        ctx.add((*path, "schema"), f"invalid JSON schema: {problem}", value=True)
     if isinstance(p, SectionsParse):
         keys = p.labels()
         if not keys:

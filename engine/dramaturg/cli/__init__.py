@@ -82,10 +82,12 @@ def _fail(exc: BaseException) -> typer.Exit:
     """Print one clear message for an error and return the Exit to raise."""
     from ..errors import DramaturgError
 
-    if _state["debug"]:
+    if _state["debug"]:  # the traceback, without the keys a service may have echoed
         import traceback
 
-        traceback.print_exception(exc)
+        from ..secrets import scrub
+
+        sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
     if isinstance(exc, DramaturgError):
         _err(f"error: {exc}")
         return typer.Exit(exc.exit_code)

@@ -30,21 +30,27 @@ def _lazy(module: str, name: str) -> Callable[..., Any]:
 
 
 def _fake_text(config: ModelConfig) -> BaseChatModel:
-    from ..fakes import FakeChatModel
+    from ..fakes import FakeChatModel, fake_options
 
-    extra = config.options.extra
-    return FakeChatModel(
-        model_name=config.model or "fake",
-        latency=float(extra.get("latency", 0.0)),
-        responses=dict(extra.get("responses") or {}),
-        fail=dict(extra.get("fail") or {}),
-    )
+    return FakeChatModel(model_name=config.model or "fake", **fake_options(config.options.extra))
 
 
 def _fake_image(config: ModelConfig) -> ImageModel:
-    from ..fakes import FakeImageModel
+    from ..fakes import FakeImageModel, fake_options
 
-    return FakeImageModel(latency=float(config.options.extra.get("latency", 0.0)))
+    return FakeImageModel(latency=fake_options(config.options.extra)["latency"])
+
+
+def _flaky_text(config: ModelConfig) -> BaseChatModel:
+    from ..faults import flaky_text
+
+    return flaky_text(config.options.extra, config.model)
+
+
+def _flaky_image(config: ModelConfig) -> ImageModel:
+    from ..faults import flaky_image
+
+    return flaky_image(config.options.extra)
 
 
 def _classify(module: str) -> Callable[[BaseException], ModelError | None]:
@@ -60,6 +66,19 @@ def register(add: Callable[[Provider], None]) -> None:
             text=_fake_text,
             image=_fake_image,
             default_model="fake",
+        )
+    )
+    add(
+        Provider(
+            name="flaky",
+            description="Fault injection: the fake models failing a share of calls with rate "
+            "limits, timeouts, 5xx and dropped connections, deterministically (options.extra: "
+            "failure_rate, faults, permanent, fault_seed, retry_after, echo_keys; see "
+            "dramaturg.faults).",
+            text=_flaky_text,
+            image=_flaky_image,
+            default_model="flaky",
+            retries=8,
         )
     )
     add(

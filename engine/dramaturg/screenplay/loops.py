@@ -51,15 +51,27 @@ def cut_runaway(text: str) -> str:
 # -- cut off -------------------------------------------------------------------------------------
 FENCE = re.compile(r"```[A-Za-z]*[ \t]*\n?|```")
 _DECODER = json.JSONDecoder(strict=False)  # control characters inside strings are tolerated
+#: brackets tried as the start of JSON before giving up: each failed try may read to the end
+#: of the text, so garbage full of brackets would take time quadratic in its length
+MAX_TRIES = 200
+
+
+def _decode(body: str, start: int) -> tuple[Any, int]:
+    try:
+        return _DECODER.raw_decode(body, start)
+    except RecursionError:  # nested deeper than Python's parser goes: not an answer
+        raise json.JSONDecodeError("nested too deeply", body, start) from None
 
 
 def json_value(text: str) -> Any:
     """The first JSON object or array in ``text`` (code fences and prose around it ignored);
     None when there is none, or when it is cut short."""
     body = FENCE.sub("\n", text)
-    for m in re.finditer(r"[\[{]", body):
+    for tries, m in enumerate(re.finditer(r"[\[{]", body)):
+        if tries >= MAX_TRIES:
+            return None
         try:
-            value, _ = _DECODER.raw_decode(body, m.start())
+            value, _ = _decode(body, m.start())
         except json.JSONDecodeError:
             if re.match(r"[\[{]\s*(?:[\"\[{\]}]|$)", body[m.start() :]):
                 return None  # JSON that does not close: truncated
@@ -74,19 +86,21 @@ def json_objects(text: str) -> list[dict[str, Any]]:
     records of an answer cut short (``{"scenes": [{...}, {...}, {"place": "Qu``)."""
     body = FENCE.sub("\n", text)
     found: list[dict[str, Any]] = []
-    pos = 0
-    while True:
+    pos = failed = 0
+    while failed < MAX_TRIES:
         start = body.find("{", pos)
         if start < 0:
             return found
         try:
-            value, end = _DECODER.raw_decode(body, start)
+            value, end = _decode(body, start)
         except json.JSONDecodeError:
             pos = start + 1
+            failed += 1
             continue
         if isinstance(value, dict):
             found.append(value)
         pos = end
+    return found
 
 
 # -- loops ---------------------------------------------------------------------------------------
