@@ -305,7 +305,10 @@ class Runner:
             self.flush()
             raise
         r.output, r.status, r.ended = output, "done", time.time()
-        self._save_step(sid, {"status": "done", "output": output, **extra})
+        if self.rundir is not None:
+            # the dependents start now, while the record is written and fsynced in a thread;
+            # resume reads step files, not the manifest, so a record lost to a crash is redone
+            self._background(self._save_step, sid, {"status": "done", "output": output, **extra})
         self.emit(
             "step_finished",
             step=sid,
