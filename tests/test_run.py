@@ -442,3 +442,14 @@ def test_seed_reference_must_be_an_integer_input(project):
         load_chain(project(SEEDED.replace("seed: $seed", "seed: $sed")))
     with pytest.raises(dramaturg.ChainError, match="of type string"):
         load_chain(project(SEEDED.replace("{type: integer, default: 3}", "{type: string}")))
+
+
+async def test_the_synchronous_api_inside_an_event_loop_says_what_to_await(project, tmp_path):
+    from dramaturg.errors import InputError
+
+    chain = load_chain(project(BRANCHES))
+    with pytest.raises(InputError, match=r"Chain\.run\(\) was called inside a running event loop"):
+        chain.run({}, models={"default": FakeChatModel()}, out=tmp_path)
+    with pytest.raises(InputError) as err:
+        dramaturg.rerun(tmp_path)
+    assert err.value.hint == "use `await dramaturg.reruns.arerun(...)` there"

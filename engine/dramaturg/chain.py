@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import os
@@ -20,6 +19,7 @@ from .rundir import RunDir, make_run_id
 from .runner import Event, Runner, RunSettings
 from .source import load_yaml, read_text
 from .spec import ChainSpec, PromptRef
+from .syncrun import run_sync
 from .validate import Checked, check
 
 if TYPE_CHECKING:
@@ -124,14 +124,7 @@ class Chain:
 
     def run(self, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> RunResult:
         """Run synchronously; see :meth:`arun` for the arguments."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.arun(inputs, **kwargs))
-        raise InputError(
-            "Chain.run() was called inside a running event loop",
-            hint="use `await chain.arun(...)` there",
-        )
+        return run_sync(lambda: self.arun(inputs, **kwargs), "Chain.run", "chain.arun")
 
     async def arun(
         self,

@@ -11,7 +11,6 @@ stale and the exports rebuilt.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +21,7 @@ from typing import Any
 from .errors import InputError
 from .reopen import derived_seed, render_call, reopen
 from .runstate import RunState
+from .syncrun import run_sync
 from .versions import CONTINUE, CallState, Version, call_id
 
 DEFAULT_PROMPT = (
@@ -34,13 +34,10 @@ def continue_step(
     run_dir: str | Path, step: str, item: int | None = None, **kwargs: Any
 ) -> Version:
     """Extend a step's output synchronously; see :func:`acontinue_step`."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(acontinue_step(run_dir, step, item, **kwargs))
-    raise InputError(
-        "continue_step() was called inside a running event loop",
-        hint="use `await dramaturg.extend.acontinue_step(...)` there",
+    return run_sync(
+        lambda: acontinue_step(run_dir, step, item, **kwargs),
+        "continue_step",
+        "dramaturg.extend.acontinue_step",
     )
 
 

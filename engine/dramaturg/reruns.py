@@ -20,7 +20,6 @@ exports rebuilt. A rerun that stops half way is finished by running ``rerun`` ag
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import re
@@ -39,6 +38,7 @@ from .result import RunResult
 from .runner import Event, RunSettings
 from .runstate import PENDING, RunState
 from .snapshot import save_snapshot
+from .syncrun import run_sync
 from .versions import NEW, RERUN, WHOLE, CallState, Version, call_id
 
 _TARGET = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:/(\d+))?$")
@@ -57,14 +57,7 @@ def parse_target(text: str) -> Call:
 
 def rerun(run_dir: str | Path, **kwargs: Any) -> RunResult:
     """Rerun a run synchronously; see :func:`arerun` for the arguments."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(arerun(run_dir, **kwargs))
-    raise InputError(
-        "rerun() was called inside a running event loop",
-        hint="use `await dramaturg.reruns.arerun(...)` there",
-    )
+    return run_sync(lambda: arerun(run_dir, **kwargs), "rerun", "dramaturg.reruns.arerun")
 
 
 async def arerun(

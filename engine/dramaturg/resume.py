@@ -11,7 +11,6 @@ chain's exporters run again.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -30,18 +29,14 @@ from .runstate import PENDING
 from .snapshot import CHAIN_FILE, TEMPLATES_DIR
 from .source import load_yaml, read_text
 from .spec import ChainSpec, ModelSpec
+from .syncrun import run_sync
 from .validate import check, resolved_models
 
 
 def resume_run(run_dir: str | Path, **kwargs: Any) -> RunResult:
     """Resume a run synchronously; see :func:`aresume_run` for the arguments."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(aresume_run(run_dir, **kwargs))
-    raise InputError(
-        "resume_run() was called inside a running event loop",
-        hint="use `await dramaturg.resume.aresume_run(...)` there",
+    return run_sync(
+        lambda: aresume_run(run_dir, **kwargs), "resume_run", "dramaturg.resume.aresume_run"
     )
 
 
