@@ -122,5 +122,5 @@ def render_call(opened: Reopened, state: RunState, step: str, item: int | None) 
         context = {**context, spec.as_: values[item], "index": item}
     prompt = runner._render(step, "prompt", spec.prompt, context)
     system = runner._render(step, "system", spec.system, context) if spec.system else ""
-    schema = runner._schema(step, spec, context) if spec.kind != "image" else None
+    schema = runner.schemas.for_call(step, spec, context) if spec.kind != "image" else None
     return RenderedCall(prompt, system, schema, context, runner)

@@ -15,17 +15,16 @@ from typing import Any
 
 from . import __version__
 from .accounting import Accounts
+from .answerschemas import AnswerSchemas
 from .errors import DramaturgError, RunStorageError, TemplateRenderError
 from .executor import Executor
 from .fanout import FanOutError, fan_out_items
 from .memo import Memo
 from .models import ModelSet
-from .parsers import schema_problem
 from .records import CallRecord, FinishedRecords
 from .result import RunResult, StepResult, Usage
 from .rundir import RunDir
 from .secrets import scrub
-from .source import load_yaml
 from .spec import PromptRef, StepSpec
 from .stepcalls import RunSettings, StepCalls, StepError
 from .templates import render
@@ -64,6 +63,7 @@ class Runner:
         self.settings = settings
         self.on_event = on_event
         self.chain_file = chain_file
+        self.schemas = AnswerSchemas(self._render, chain_file)
         self.chain_hash = chain_hash
         self.chain_path = chain_path
         #: the step cache (None: off) and, when resuming, the earlier attempt's finished work
@@ -84,7 +84,6 @@ class Runner:
         self.started = started or time.time()
         self.ended: float | None = None
         self._compiled = checked.compiled  # shared by every run of the chain
-        self._schemas: dict[str, dict[str, Any]] = {}  # rendered schema text -> schema
         self._last_flush = 0.0
         self._flush_interval = 0.2
         #: step files being written (fsynced) in threads, off the critical path
@@ -439,7 +438,7 @@ class Runner:
             sent = f"=== system ===\n{system}\n=== prompt ===\n{prompt}\n" if system else prompt
             # written in a thread: the call does not wait for the disk
             self._background(self.rundir.write_prompt, RunDir.prompt_file(sid, item), sent)
-        schema = self._schema(sid, spec, context) if spec.kind != "image" else None
+        schema = self.schemas.for_call(sid, spec, context) if spec.kind != "image" else None
         queued = time.time()
         memo = self.memo
         key = memo.key(sid, spec, item, prompt, system, schema) if memo else None
@@ -483,27 +482,3 @@ class Runner:
         if item is not None:
             data = record.item_json(sid, item, cached=cached, times=times)
             self._background(self.rundir.write_record, RunDir.step_file(sid, item), data)
-
-    def _schema(self, sid: str, spec: StepSpec, context: dict[str, Any]) -> dict[str, Any] | None:
-        """The step's answer schema; a schema template is rendered and checked for this call."""
-        ref = getattr(spec.parse, "schema_", None)
-        if not isinstance(ref, PromptRef):
-            return ref
-        text = self._render(sid, "schema", ref, context)
-        if text in self._schemas:
-            return self._schemas[text]
-        where = ref.file or self.chain_file
-        try:
-            data = load_yaml(text, where).data
-            if not isinstance(data, dict):
-                raise ValueError(f"it rendered a {type(data).__name__}, not a mapping")
-            if (problem := schema_problem(data)) is not None:
-                raise ValueError(problem)
-        except (DramaturgError, ValueError) as exc:
-            problem = exc.message if hasattr(exc, "message") else str(exc)
-            raise StepError(
-                f"step '{sid}': the schema template {where} did not give a JSON schema: {problem}",
-                hint="render it with `dramaturg run --dry-run` and check the YAML it produces",
-            ) from None
-        self._schemas[text] = data
-        return data
