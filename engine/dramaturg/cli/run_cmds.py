@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -70,7 +71,8 @@ def run(
     from ..progress import reporter
 
     printer = reporter(quiet=quiet, json_events=json_events)
-    try:
+
+    def start() -> Any:
         from ..inputs import parse_assignments, read_inputs_file
         from ..models import parse_model_overrides
 
@@ -79,7 +81,7 @@ def run(
         values: dict[str, Any] = read_inputs_file(inputs) if inputs else {}
         assigned = parse_assignments(set_ or [])
         values.update(assigned)
-        result = loaded.run(
+        return loaded.run(
             values,
             models=parse_model_overrides(model or []),
             out=out,
@@ -90,6 +92,15 @@ def run(
             seed=seed,
             cache=cache,
         )
+
+    _drive(printer, start)
+
+
+def _drive(printer: Any, start: Callable[[], Any]) -> None:
+    """Run ``start()`` (a run) under the printer: Ctrl-C keeps finished work and says how to
+    go on, an error prints once, and the exit code is 1 when a step failed."""
+    try:
+        result = start()
     except KeyboardInterrupt:
         printer.interrupted()
         _interrupted(printer.run_dir)
@@ -147,26 +158,20 @@ def resume(
     from ..progress import reporter
 
     printer = reporter(quiet=quiet, json_events=json_events)
-    try:
+
+    def start() -> Any:
         from ..models import parse_model_overrides
         from ..resume import resume_run
 
-        result = resume_run(
+        return resume_run(
             run_dir,
             models=parse_model_overrides(model or []),
             concurrency=concurrency,
             cache=_cache_setting(no_cache, cache_dir),
             on_event=printer,
         )
-    except KeyboardInterrupt:
-        printer.interrupted()
-        _interrupted(printer.run_dir)
-    except Exception as exc:
-        printer.failed(exc)
-        raise _fail(exc) from None
-    printer.summary(result)
-    if not result.ok:
-        raise typer.Exit(1)
+
+    _drive(printer, start)
 
 
 @app.command()
