@@ -16,7 +16,7 @@ from .inputs import resolve_inputs
 from .models import ModelSet
 from .result import RunResult
 from .rundir import RunDir, make_run_id
-from .runner import Event, Runner, RunSettings
+from .runner import Event, Runner, RunSettings, compiled_template
 from .source import load_yaml, read_text
 from .spec import ChainSpec, PromptRef
 from .syncrun import run_sync
@@ -53,20 +53,13 @@ def load_chain(path: str | Path, *, templates: list[str | Path] | None = None) -
 def _compile_templates(checked: Checked, chain_file: str) -> None:
     """Compile every step's templates now, as the runner keeps them, so that the first run does
     not pay for it on its critical path (~2-4 ms a template)."""
-    t = checked.templates
     for sid, step in checked.spec.steps.items():
         schema = getattr(step.parse, "schema_", None)
         refs = [("prompt", step.prompt), ("system", step.system), ("schema", schema)]
         for key, ref in refs:
-            if not isinstance(ref, PromptRef) or (sid, key) in checked.compiled:
-                continue
-            with contextlib.suppress(Exception):  # validation has reported any problem
-                if ref.file is not None:
-                    checked.compiled[(sid, key)] = (t.load(ref.file), ref.file, 0)
-                else:
-                    offset = checked.inline_offsets.get((sid, key), 0)
-                    compiled = t.env.from_string(ref.text or "")
-                    checked.compiled[(sid, key)] = (compiled, chain_file, offset)
+            if isinstance(ref, PromptRef):
+                with contextlib.suppress(Exception):  # validation has reported any problem
+                    compiled_template(checked, sid, key, ref, chain_file)
 
 
 class Chain:

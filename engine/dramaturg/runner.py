@@ -35,6 +35,22 @@ __all__ = ["Event", "RunSettings", "Runner", "StepError"]
 Event = dict[str, Any]
 
 
+def compiled_template(
+    checked: Checked, sid: str, key: str, ref: PromptRef, chain_file: str
+) -> tuple[Any, str, int]:
+    """A step's template ("prompt", "system" or "schema") compiled once per chain (kept in
+    ``checked.compiled``), with the file and line offset its render errors point to."""
+    cache_key = (sid, key)
+    if cache_key not in checked.compiled:
+        t = checked.templates
+        if ref.file is not None:
+            checked.compiled[cache_key] = (t.load(ref.file), ref.file, 0)
+        else:
+            offset = checked.inline_offsets.get(cache_key, 0)
+            checked.compiled[cache_key] = (t.env.from_string(ref.text or ""), chain_file, offset)
+    return checked.compiled[cache_key]  # type: ignore[no-any-return]
+
+
 class Runner:
     """Runs the steps of a validated chain into a run folder."""
 
@@ -407,19 +423,7 @@ class Runner:
             ) from None
 
     def _template(self, sid: str, key: str, ref: PromptRef) -> tuple[Any, str, int]:
-        cache_key = (sid, key)
-        if cache_key not in self._compiled:
-            t = self.checked.templates
-            if ref.file is not None:
-                self._compiled[cache_key] = (t.load(ref.file), ref.file, 0)
-            else:
-                offset = self.checked.inline_offsets.get(cache_key, 0)
-                self._compiled[cache_key] = (
-                    t.env.from_string(ref.text or ""),
-                    self.chain_file,
-                    offset,
-                )
-        return self._compiled[cache_key]  # type: ignore[no-any-return]
+        return compiled_template(self.checked, sid, key, ref, self.chain_file)
 
     def _render(self, sid: str, key: str, ref: PromptRef, context: dict[str, Any]) -> str:
         template, where, offset = self._template(sid, key, ref)
