@@ -4,6 +4,7 @@ misses; secrets and run folders do not count; per-step modes; damaged caches; th
 from __future__ import annotations
 
 import json
+import multiprocessing
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from dramaturg import ChainError, FakeChatModel, FakeImageModel, load_chain
+from dramaturg import ChainError, DramaturgError, FakeChatModel, FakeImageModel, load_chain
 from dramaturg.cache import StepCache, cache_info
 from dramaturg.cli import app
 from dramaturg.fakes import FakeCall, derived_response
@@ -453,3 +454,28 @@ def test_help_of_the_new_commands_imports_no_model_library():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert "HEAVY []" in out
+
+
+def _open_at_once(root: str, barrier: Any) -> None:
+    barrier.wait()
+    try:
+        StepCache.open(Path(root)).close()
+    except DramaturgError as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(1)
+
+
+def test_many_processes_opening_a_new_cache_at_once_all_succeed(tmp_path):
+    # Regression: switching a fresh index to WAL mode raced ("database is locked").
+    ctx = multiprocessing.get_context("fork")
+    codes = []
+    for round_ in range(20):
+        barrier = ctx.Barrier(6)
+        root = str(tmp_path / str(round_))
+        procs = [ctx.Process(target=_open_at_once, args=(root, barrier)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        codes += [p.exitcode for p in procs]
+    assert codes == [0] * 120

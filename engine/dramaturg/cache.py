@@ -93,9 +93,7 @@ class StepCache:
         try:
             (root / BLOBS).mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(root / INDEX, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(_SCHEMA)
+            _set_up(db)
         except (OSError, sqlite3.Error) as exc:
             if db is not None:
                 db.close()
@@ -216,6 +214,31 @@ class StepCache:
         with contextlib.suppress(sqlite3.Error):
             self._db.execute("VACUUM")
         return n
+
+
+def _set_up(db: sqlite3.Connection, *, deadline: float = 30.0) -> None:
+    """Switch a fresh index to WAL mode and create its table, retrying while locked.
+
+    Two processes opening a new cache at once race to switch it to WAL; the switch needs an
+    exclusive lock for which SQLite's busy timeout does not wait, so the loser sees "database
+    is locked" at once. Retried with a short back-off until ``deadline`` seconds have passed.
+    """
+    give_up = time.monotonic() + deadline
+    delay = 0.01
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(_SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > give_up:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
 
 def cache_info(root: Path) -> CacheInfo:
