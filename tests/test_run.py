@@ -212,6 +212,25 @@ def test_render_error_names_the_template_line(project, tmp_path):
     assert "scene.j2:2" in err and "plce" in err
 
 
+def test_render_error_in_an_inline_template_names_the_chain_file_line(project, tmp_path):
+    chain = """
+    name: typo
+    models: {default: {provider: fake}}
+    steps:
+      plot: {prompt: {text: "x"}, parse: json}
+      scene:
+        prompt:
+          text: |
+            Scene:
+            {{ plot.plce }}
+    """
+    fake = FakeChatModel(responses={"plot": '{"place": "Harbour"}'})
+    result = run(project(chain), tmp_path, fake)
+    err = result.steps["scene"].error or ""
+    assert result.steps["scene"].status == "failed"
+    assert "test.yaml:9" in err and "plce" in err, err
+
+
 def test_for_each_that_is_not_a_list_at_run_time(project, tmp_path):
     chain = """
     name: notlist

@@ -47,7 +47,7 @@ def compiled_template(
             checked.compiled[cache_key] = (t.load(ref.file), ref.file, 0)
         else:
             offset = checked.inline_offsets.get(cache_key, 0)
-            checked.compiled[cache_key] = (t.env.from_string(ref.text or ""), chain_file, offset)
+            checked.compiled[cache_key] = (t.inline(ref.text or ""), chain_file, offset)
     return checked.compiled[cache_key]  # type: ignore[no-any-return]
 
 

@@ -17,11 +17,13 @@ validation reports them with the template's line.
 from __future__ import annotations
 
 import contextvars
+import io
 import math
 import re
 import string
 from collections.abc import Callable, Iterator
 from functools import wraps
+from types import CodeType
 from typing import Any
 
 from jinja2 import Environment, nodes
@@ -199,6 +201,32 @@ class _CodeGenerator(CodeGenerator):
             self.visit(arg, frame)
             self.write(", ")
         self.write("))")
+
+
+class _TrackingGenerator(_CodeGenerator):
+    """Generates the code and, in the same pass, records the variables a template reads from
+    its context (what ``jinja2.meta.find_undeclared_variables`` computes in a pass of its own)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.undeclared: set[str] = set()
+
+    def enter_frame(self, frame: Frame) -> None:
+        super().enter_frame(frame)
+        for action, param in frame.symbols.loads.values():
+            if action == "resolve" and param not in self.environment.globals:
+                self.undeclared.add(param)
+
+
+def compile_tracking(
+    env: SandboxedEnvironment, ast: nodes.Template, filename: str | None
+) -> tuple[CodeType, set[str]]:
+    """(code, variables read) of a parsed template, compiled once; ``filename`` None names the
+    code ``<template>``, as ``Environment.from_string`` does."""
+    stream = io.StringIO()
+    gen = _TrackingGenerator(env, None, filename, stream, False, env.optimized)
+    gen.visit(ast)
+    return compile(stream.getvalue(), filename or "<template>", "exec"), gen.undeclared
 
 
 class BoundedSandbox(SandboxedEnvironment):

@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import jinja2
@@ -26,6 +27,7 @@ from .sandbox import (
     MAX_SIZE,
     BoundedSandbox,
     TemplateLimitError,
+    compile_tracking,
     end_budget,
     render_budget,
     unsafe_uses,
@@ -101,6 +103,7 @@ class Templates:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
+        self._inline_code: dict[str, CodeType] = {}
 
     # -- sources -----------------------------------------------------------------------------
     def source(self, name: str) -> tuple[str, str]:
@@ -117,6 +120,14 @@ class Templates:
     def compile(self, text: str, filename: str) -> jinja2.Template:
         return self.env.from_string(text, globals={"__dramaturg_file__": filename})
 
+    def inline(self, text: str) -> jinja2.Template:
+        """An inline template (text in the chain file) compiled, reusing the code that
+        :meth:`analyse` compiled for it at validation, so that it is compiled only once."""
+        code = self._inline_code.pop(text, None)
+        if code is None:
+            return self.env.from_string(text)
+        return self.env.template_class.from_code(self.env, code, self.env.make_globals(None))
+
     def load(self, name: str) -> jinja2.Template:
         return self.env.get_template(name)
 
@@ -126,20 +137,34 @@ class Templates:
         return self.analyse(text, filename, line_offset, compile_check=False).uses
 
     def analyse(
-        self, text: str, filename: str, line_offset: int = 0, *, compile_check: bool = True
+        self,
+        text: str,
+        filename: str,
+        line_offset: int = 0,
+        *,
+        compile_check: bool = True,
+        inline: bool = False,
     ) -> Analysis:
         """Variables read, templates included and sandbox violations of a template and the
         templates it includes; each is also compiled (``compile_check``), so that one nested
-        too deeply fails here. Raises jinja2.TemplateSyntaxError or TemplateNotFound."""
+        too deeply fails here. The code of an ``inline`` template is kept for :meth:`inline`
+        (compiled without a filename, as ``from_string`` would, so that render errors map to
+        the chain file's lines). Raises jinja2.TemplateSyntaxError or TemplateNotFound."""
         out = Analysis()
         found: dict[str, VariableUse] = {}
-        for ast, fname, offset in self._walk(text, filename, line_offset, set()):
+        for i, (ast, fname, offset) in enumerate(self._walk(text, filename, line_offset, set())):
+            root = i == 0
             if fname != filename:
                 out.files.append(fname)
             with _too_complex(fname):
-                names = sorted(meta.find_undeclared_variables(ast))
                 if compile_check:
-                    self.env.compile(ast, filename=fname)
+                    keep = inline and root
+                    code, undeclared = compile_tracking(self.env, ast, None if keep else fname)
+                    if keep:
+                        self._inline_code[text] = code
+                else:
+                    undeclared = meta.find_undeclared_variables(ast)
+                names = sorted(undeclared)
             for name in names:
                 if name not in found:
                     line = _first_line(ast, name)

@@ -184,7 +184,7 @@ def _template_vars(
             first = ctx.source.value_line((*path, "text")) or ctx.source.value_line(path) or 1
             offset = first - 1
             files = []
-        found = templates.analyse(text, filename, offset)
+        found = templates.analyse(text, filename, offset, inline=ref.file is None)
         for message, where in found.unsafe:
             ctx.add(
                 path,
@@ -203,7 +203,7 @@ def _template_vars(
         )
     except jinja2.TemplateSyntaxError as exc:
         line = (exc.lineno or 1) + (
-            offset if ref.file is None and exc.filename == ctx.source.file else 0
+            offset if ref.file is None and exc.filename in (ctx.source.file, None) else 0
         )
         loc = Location(exc.filename or ctx.source.file, line)
         ctx.add(
