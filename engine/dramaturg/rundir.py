@@ -21,7 +21,7 @@ import json
 import os
 import re
 import secrets
-import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +29,14 @@ from typing import Any
 
 from .errors import InputError, RunStorageError
 
+#: a fresh file, never through a symlink, not inherited by child processes
+_WRITE_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_TRUNC
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
 _SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
@@ -136,8 +144,14 @@ class RunDir:
         target = self.path(rel)
         tmp = None
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            # the folder is known to exist after the first write into it; the temporary name
+            # is unique to this process and thread (the run folder is locked to one process)
+            tmp = target.parent / f".{target.name}.{os.getpid()}-{threading.get_ident()}.tmp"
+            try:
+                fd = os.open(tmp, _WRITE_FLAGS, 0o666)
+            except FileNotFoundError:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(tmp, _WRITE_FLAGS, 0o666)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 if durable:

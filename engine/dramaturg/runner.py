@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from . import __version__
@@ -102,8 +103,14 @@ class Runner:
         self._compiled = checked.compiled  # shared by every run of the chain
         self._last_flush = 0.0
         self._flush_interval = 0.2
-        #: step files being written (fsynced) in threads, off the critical path
-        self._writes: list[asyncio.Future[None]] = []
+        #: files written by one writer thread, in order, off the critical path; the run waits
+        #: for them before it ends (one thread: no GIL contention nor wake-up per file)
+        self._writer = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="dramaturg-writer")
+            if rundir is not None
+            else None
+        )
+        self._writes: list[Future[Any]] = []
 
     # -- events and the manifest -------------------------------------------------------------
     def emit(self, event: str, **data: Any) -> None:
@@ -218,7 +225,7 @@ class Runner:
                     r.status, r.ended = "cancelled", time.time()
             raise
         finally:
-            stored = await asyncio.gather(*self._writes, return_exceptions=True)
+            stored = await asyncio.to_thread(self._written)
             if self.status == "running":
                 failed = any(r.status == "failed" for r in self.results.values())
                 self.status = "failed" if failed else "done"
@@ -336,8 +343,16 @@ class Runner:
         return output
 
     def _background(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run a file write in a thread; the run waits for every one before it ends."""
-        self._writes.append(asyncio.ensure_future(asyncio.to_thread(fn, *args)))
+        """Queue a file write for the writer thread; the run waits for every one before it
+        ends."""
+        assert self._writer is not None
+        self._writes.append(self._writer.submit(fn, *args))
+
+    def _written(self) -> list[BaseException | None]:
+        """Wait for every queued write; the error (or None) of each."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+        return [f.exception() for f in self._writes]
 
     def _save_step(self, sid: str, data: dict[str, Any]) -> None:
         if self.rundir is not None:
