@@ -103,6 +103,23 @@ def test_resume_renders_with_the_templates_the_run_kept(project, tmp_path):
     assert second.calls_for("expand")[0].prompt == "Expand: idea 2"
 
 
+def test_each_run_keeps_the_templates_its_includes_name_at_that_moment(project, tmp_path):
+    # one Chain object, run twice; between the runs an included template starts including
+    # another: the second run's folder keeps it too
+    templates = {**TEMPLATES, "ideas.j2": "{% include 'about.j2' %}", "about.j2": "{{ topic }}"}
+    chain = load_chain(project(CHAIN, templates))
+    first = chain.run({}, models={"default": fake()}, out=tmp_path / "out")
+    assert sorted(p.name for p in (first.run_dir / "templates").iterdir()) == [
+        "about.j2",
+        "expand.j2",
+        "ideas.j2",
+    ]
+    (tmp_path / "prompts" / "about.j2").write_text("{% include 'more.j2' %}")
+    (tmp_path / "prompts" / "more.j2").write_text("Ideas about {{ topic }}.")
+    second = chain.run({}, models={"default": fake()}, out=tmp_path / "out")
+    assert (second.run_dir / "templates" / "more.j2").read_text() == "Ideas about {{ topic }}."
+
+
 def test_without_kept_templates_resume_says_it_uses_the_prompt_folders(project, tmp_path):
     import shutil
 

@@ -104,6 +104,8 @@ class Templates:
             keep_trailing_newline=False,
         )
         self._inline_code: dict[str, CodeType] = {}
+        #: (text, filename) -> (included names, their sources when found)
+        self._included: dict[tuple[str, str], tuple[list[str], dict[str, str]]] = {}
 
     # -- sources -----------------------------------------------------------------------------
     def source(self, name: str) -> tuple[str, str]:
@@ -193,11 +195,21 @@ class Templates:
 
     def included_names(self, text: str, filename: str) -> list[str]:
         """Names (as templates refer to them) of every template this one includes, imports or
-        extends, recursively; names computed at render time cannot be known and are left out."""
-        names: list[str] = []
+        extends, recursively; names computed at render time cannot be known and are left out.
+        Kept per (text, filename) and the sources of what it includes (every run asks)."""
+        known = self._included.get((text, filename))
+        if known is not None:
+            names, sources = known
+            try:
+                if all(self.source(n)[0] == src for n, src in sources.items()):
+                    return list(names)
+            except jinja2.TemplateNotFound:
+                pass
+        names = []
         for ast, _, _ in self._walk(text, filename, 0, set()):
             names += [n for n in meta.find_referenced_templates(ast) if n and n not in names]
-        return names
+        self._included[(text, filename)] = (names, {n: self.source(n)[0] for n in names})
+        return list(names)
 
 
 def _first_line(ast: nodes.Template, name: str) -> int | None:
