@@ -479,3 +479,26 @@ def test_many_processes_opening_a_new_cache_at_once_all_succeed(tmp_path):
             p.join(60)
         codes += [p.exitcode for p in procs]
     assert codes == [0] * 120
+
+
+def test_a_call_key_is_stable_across_versions_of_the_code():
+    # a change of the key's contents must bump KEY_VERSION; a refactor must keep the key,
+    # or every writer's cache silently misses after an upgrade
+    from dramaturg.cachekey import CallIdentity, call_key
+
+    identity = CallIdentity(
+        step="a",
+        kind="text",
+        item=3,
+        templates="t",
+        prompt="p",
+        system="",
+        model="m",
+        parse={"kind": "json", "x": [1, {"b": 2}]},
+        schema={"type": "object"},
+        attempts=3,
+        seed=7,
+    )
+    assert call_key(identity) == (
+        "0665bcd58376d948ac23d8589a93d9ed43cd0f052a929470421f921d23fedee2"
+    )
