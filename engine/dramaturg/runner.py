@@ -192,12 +192,15 @@ class Runner:
         if not force and start - self._last_flush < self._flush_interval:
             self._flush_pending = True
             return
-        # in-progress manifests are compact and not fsynced; the final one is pretty and durable
+        # in-progress manifests are compact, not fsynced, and written by the writer thread (in
+        # order with the step files); the first and the final one now, the final one durable
         data = self.manifest()
         if force and durable:
             self.rundir.write_json("manifest.json", data)
+        elif force or self._writer is None:
+            self._write_manifest(data)
         else:
-            self.rundir.write_text("manifest.json", json.dumps(data, default=str), durable=False)
+            self._background(self._write_manifest, data)
         self._last_flush = end = time.monotonic()
         self._flush_interval = max(0.2, 10 * (end - start))
 
@@ -342,16 +345,23 @@ class Runner:
         self.flush()
         return output
 
+    def _write_manifest(self, data: dict[str, Any]) -> None:
+        assert self.rundir is not None
+        self.rundir.write_text("manifest.json", json.dumps(data, default=str), durable=False)
+
     def _background(self, fn: Callable[..., Any], *args: Any) -> None:
         """Queue a file write for the writer thread; the run waits for every one before it
         ends."""
-        assert self._writer is not None
-        self._writes.append(self._writer.submit(fn, *args))
+        if self._writer is None:  # the run has ended
+            fn(*args)
+        else:
+            self._writes.append(self._writer.submit(fn, *args))
 
     def _written(self) -> list[BaseException | None]:
         """Wait for every queued write; the error (or None) of each."""
         if self._writer is not None:
             self._writer.shutdown(wait=True)
+            self._writer = None  # what is written from now on is written at once
         return [f.exception() for f in self._writes]
 
     def _save_step(self, sid: str, data: dict[str, Any]) -> None:

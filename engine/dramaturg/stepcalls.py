@@ -77,8 +77,9 @@ class StepCalls:
             try:
                 async with self.limiter.slot(name):
                     self.began.setdefault((sid, item), time.time())
-                    coro = fn(tries)
-                    return await (asyncio.wait_for(coro, timeout) if timeout else coro)
+                    # asyncio.timeout, not wait_for: no task of its own per call (3.11)
+                    async with asyncio.timeout(timeout or None):
+                        return await fn(tries)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

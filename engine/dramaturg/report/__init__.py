@@ -38,7 +38,8 @@ def write_report(run_dir: str | Path, declared: dict[str, Any] | None = None) ->
 
     run = load(Path(run_dir), declared)
     html = scrub(render_report(run, step_order(run)))
-    return RunDir(Path(run_dir)).write_text(REPORT_FILE, html)
+    # atomic but not fsynced: it is derived from the run folder, and rebuilt by `dramaturg report`
+    return RunDir(Path(run_dir)).write_text(REPORT_FILE, html, durable=False)
 
 
 def write_report_quietly(
