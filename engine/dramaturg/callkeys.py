@@ -14,7 +14,7 @@ from typing import Any
 from .cachekey import CallIdentity, call_key, model_digest, sources_digest
 from .models import ModelSet
 from .spec import StepSpec
-from .validate import Checked
+from .validate import Checked, model_name_for
 
 
 class CallKeys:
@@ -42,9 +42,11 @@ class CallKeys:
         return self._templates[sid]
 
     def _model_digest(self, sid: str, spec: StepSpec) -> str:
-        if sid not in self._models:
-            self._models[sid] = model_digest(self.models.identity(spec))
-        return self._models[sid]
+        # steps without options of their own share their model's digest
+        key = sid if spec.options.model_fields_set else f"model:{model_name_for(spec)}"
+        if key not in self._models:
+            self._models[key] = model_digest(self.models.identity(spec))
+        return self._models[key]
 
     def _parse_settings(self, sid: str, spec: StepSpec) -> dict[str, Any]:
         if sid not in self._parse:
