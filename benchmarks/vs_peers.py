@@ -338,6 +338,36 @@ def dag_lcel(runs: int = 1) -> list[float]:
     return walls
 
 
+def dag_bare(runs: int = 1) -> list[float]:
+    """No engine: the same calls by hand with asyncio.gather, the floor every engine sits on
+    (the fake model's own work, LangChain's ainvoke and the event loop's timer granularity)."""
+    model = _model(LATENCY)
+
+    async def story() -> None:
+        async def left() -> None:
+            characters = await _ask(model, "characters for the logline")
+
+            async def rest() -> None:
+                plot = await _ask(model, f"plot from {characters}")
+                await asyncio.gather(*(_ask(model, f"place {i} of {plot}") for i in range(PLACES)))
+                await asyncio.gather(
+                    *(_ask(model, f"dialogue {i} of {plot}") for i in range(SCENES)),
+                    *(_ask(model, f"illustration {i}") for i in range(PLACES)),
+                )
+
+            await asyncio.gather(rest(), *(_ask(model, f"portrait {i}") for i in range(CHARACTERS)))
+
+        await asyncio.gather(_ask(model, "title for the logline"), left())
+
+    walls = []
+    for i in range(runs):
+        t0 = time.perf_counter()
+        asyncio.run(story())
+        walls.append(time.perf_counter() - t0)
+        assert len(model.calls) == CALLS * (i + 1), len(model.calls)
+    return walls
+
+
 # -- driver ---------------------------------------------------------------------------------
 def _child(kind: str, arg: str) -> None:
     """Run one measurement in this (fresh) process and print it as JSON."""
@@ -359,6 +389,8 @@ def _child(kind: str, arg: str) -> None:
         out = {"walls": dag_langgraph(runs=DAG_RUNS)}
     elif kind == "dag-lcel":
         out = {"walls": dag_lcel(runs=DAG_RUNS)}
+    elif kind == "dag-bare":
+        out = {"walls": dag_bare(runs=DAG_RUNS)}
     else:
         raise SystemExit(f"unknown measurement {kind}")
     out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -448,6 +480,7 @@ def main() -> None:
         ("Dramaturg (out=None, in memory)", "dag-dramaturg-memory"),
         ("LangGraph (Send fan-out)", "dag-langgraph"),
         ("LangChain LCEL (RunnableParallel)", "dag-lcel"),
+        ("no engine: asyncio.gather by hand (the floor)", "dag-bare"),
     ]:
         runs = [measure(kind) for _ in range(args.repeat)]
         first = statistics.median(r["walls"][0] for r in runs)
