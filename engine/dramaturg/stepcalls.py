@@ -61,6 +61,7 @@ class StepCalls:
         self.emit = emit
         #: (step, item) -> when its first model call got a slot and began (the runner pops it)
         self.began: dict[tuple[str, int | None], float] = {}
+        self._parse_settings: dict[str, dict[str, Any]] = {}  # each step's, dumped once
 
     async def call(
         self, sid: str, spec: StepSpec, item: int | None, fn: Callable[[int], Any]
@@ -131,7 +132,9 @@ class StepCalls:
         r = self.results[sid]
         used = Usage()  # this call's usage (every attempt), kept with its record
         last: ParseError | None = None
-        parse_settings = spec.parse.model_dump(by_alias=True)
+        if sid not in self._parse_settings:
+            self._parse_settings[sid] = spec.parse.model_dump(by_alias=True)
+        parse_settings = dict(self._parse_settings[sid])  # the model may keep what it is given
         if schema is not None:
             parse_settings["schema"] = schema
         for attempt in range(spec.attempts):
