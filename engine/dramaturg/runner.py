@@ -11,7 +11,6 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from . import __version__
@@ -30,6 +29,7 @@ from .spec import PromptRef, StepSpec
 from .stepcalls import RunSettings, StepCalls, StepError
 from .templates import render
 from .validate import Checked, model_name_for
+from .writer import Writer
 
 __all__ = ["Event", "RunSettings", "Runner", "StepError"]
 
@@ -103,14 +103,9 @@ class Runner:
         self._compiled = checked.compiled  # shared by every run of the chain
         self._last_flush = 0.0
         self._flush_interval = 0.2
-        #: files written by one writer thread, in order, off the critical path; the run waits
-        #: for them before it ends (one thread: no GIL contention nor wake-up per file)
-        self._writer = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="dramaturg-writer")
-            if rundir is not None
-            else None
-        )
-        self._writes: list[Future[Any]] = []
+        #: prompts, records and in-progress manifests, written off the critical path; the run
+        #: waits for them before it ends
+        self._writer = Writer() if rundir is not None else None
 
     # -- events and the manifest -------------------------------------------------------------
     def emit(self, event: str, **data: Any) -> None:
@@ -197,7 +192,7 @@ class Runner:
         data = self.manifest()
         if force and durable:
             self.rundir.write_json("manifest.json", data)
-        elif force or self._writer is None:
+        elif force:
             self._write_manifest(data)
         else:
             self._background(self._write_manifest, data)
@@ -228,16 +223,15 @@ class Runner:
                     r.status, r.ended = "cancelled", time.time()
             raise
         finally:
-            stored = await asyncio.to_thread(self._written)
+            stored = await asyncio.to_thread(self._writer.drain) if self._writer else []
             if self.status == "running":
                 failed = any(r.status == "failed" for r in self.results.values())
                 self.status = "failed" if failed else "done"
             self.ended = time.time()
             self.flush(force=True)
             self.emit("run_finished", status=self.status)
-        for problem in stored:
-            if isinstance(problem, BaseException):
-                raise problem
+        if stored:
+            raise stored[0]  # a write that failed (a full disk, say)
         return self.result()
 
     def result(self) -> RunResult:
@@ -350,19 +344,9 @@ class Runner:
         self.rundir.write_text("manifest.json", json.dumps(data, default=str), durable=False)
 
     def _background(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Queue a file write for the writer thread; the run waits for every one before it
-        ends."""
-        if self._writer is None:  # the run has ended
-            fn(*args)
-        else:
-            self._writes.append(self._writer.submit(fn, *args))
-
-    def _written(self) -> list[BaseException | None]:
-        """Wait for every queued write; the error (or None) of each."""
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
-            self._writer = None  # what is written from now on is written at once
-        return [f.exception() for f in self._writes]
+        """Queue a file write (the run has a folder); the run waits for it before it ends."""
+        assert self._writer is not None
+        self._writer.submit(fn, *args)
 
     def _save_step(self, sid: str, data: dict[str, Any]) -> None:
         if self.rundir is not None:
