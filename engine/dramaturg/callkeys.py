@@ -25,7 +25,6 @@ class CallKeys:
         self.models = models
         self._templates: dict[str, str | None] = {}
         self._models: dict[str, str] = {}
-        self._parse: dict[str, dict[str, Any]] = {}
 
     def template_digest(self, sid: str, spec: StepSpec) -> str | None:
         """Hash of the step's template sources (inline texts, files and what they include);
@@ -47,11 +46,6 @@ class CallKeys:
         if key not in self._models:
             self._models[key] = model_digest(self.models.identity(spec))
         return self._models[key]
-
-    def _parse_settings(self, sid: str, spec: StepSpec) -> dict[str, Any]:
-        if sid not in self._parse:
-            self._parse[sid] = spec.parse.model_dump(by_alias=True)
-        return self._parse[sid]
 
     def seed(self, spec: StepSpec, override: int | None = None) -> int | None:
         """The seed of a call's first try: its own (a rerun's), else the step's model's."""
@@ -81,7 +75,7 @@ class CallKeys:
                 prompt=prompt,
                 system=system,
                 model=self._model_digest(sid, spec),
-                parse=self._parse_settings(sid, spec),
+                parse=self.checked.parse_settings(sid),
                 schema=schema,
                 attempts=spec.attempts,
                 seed=self.seed(spec, seed),

@@ -96,7 +96,7 @@ class Runner:
         #: token and cost accounting (the price table is read once per run)
         self.accounts = Accounts.for_run(models, self.spec.steps)
         policies = {n: models.policy(n, settings.retries) for n in used}
-        self.calls = StepCalls(models, settings, policies, self.results, rundir, self.emit)
+        self.calls = StepCalls(models, settings, policies, self.results, rundir, self.emit, checked)
         self.status = "running"
         self.started = started or time.time()
         self.ended: float | None = None

@@ -22,7 +22,7 @@ from .result import StepResult, Usage
 from .rundir import RunDir
 from .secrets import scrub
 from .spec import StepSpec
-from .validate import model_name_for
+from .validate import Checked, model_name_for
 
 
 class StepError(DramaturgError):
@@ -51,7 +51,9 @@ class StepCalls:
         results: dict[str, StepResult],
         rundir: RunDir | None,
         emit: Callable[..., None],
+        checked: Checked,
     ) -> None:
+        self.checked = checked
         self.models = models
         self.settings = settings
         self.policies = policies
@@ -61,7 +63,6 @@ class StepCalls:
         self.emit = emit
         #: (step, item) -> when its first model call got a slot and began (the runner pops it)
         self.began: dict[tuple[str, int | None], float] = {}
-        self._parse_settings: dict[str, dict[str, Any]] = {}  # each step's, dumped once
 
     async def call(
         self, sid: str, spec: StepSpec, item: int | None, fn: Callable[[int], Any]
@@ -132,9 +133,7 @@ class StepCalls:
         r = self.results[sid]
         used = Usage()  # this call's usage (every attempt), kept with its record
         last: ParseError | None = None
-        if sid not in self._parse_settings:
-            self._parse_settings[sid] = spec.parse.model_dump(by_alias=True)
-        parse_settings = dict(self._parse_settings[sid])  # the model may keep what it is given
+        parse_settings = dict(self.checked.parse_settings(sid))  # the model may keep it
         if schema is not None:
             parse_settings["schema"] = schema
         for attempt in range(spec.attempts):

@@ -73,6 +73,14 @@ class Checked:
     compiled: dict[tuple[str, str], Any] = field(default_factory=dict)
     #: the folders given to look templates up in first (``--templates``)
     override_dirs: list[Path] = field(default_factory=list)
+    _parse_settings: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    def parse_settings(self, sid: str) -> dict[str, Any]:
+        """A step's parser settings as a dict (by alias), as call keys and model metadata carry
+        them; dumped once per chain. Shared: copy it before changing it."""
+        if sid not in self._parse_settings:
+            self._parse_settings[sid] = self.spec.steps[sid].parse.model_dump(by_alias=True)
+        return self._parse_settings[sid]
 
 
 def model_name_for(step: StepSpec) -> str:
