@@ -27,7 +27,7 @@ FOLDERS_FILE = "templates.json"
 def template_sources(checked: Checked) -> dict[str, str]:
     """Template name -> source, for every template file the chain's steps use."""
     t = checked.templates
-    names: list[str] = []
+    sources: dict[str, str] = {}
     for step in checked.spec.steps.values():
         for ref in (step.prompt, step.system, getattr(step.parse, "schema_", None), step.continue_):
             if not isinstance(ref, PromptRef):
@@ -35,18 +35,13 @@ def template_sources(checked: Checked) -> dict[str, str]:
             try:
                 if ref.file is not None:
                     text, filename = t.source(ref.file)
-                    found = [ref.file, *t.included_names(text, filename)]
+                    found = {ref.file: text, **t.included_sources(text, filename)}
                 else:
-                    found = t.included_names(ref.text or "", "<inline>")
+                    found = t.included_sources(ref.text or "", "<inline>")
             except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
                 continue  # validation reported it; nothing to keep
-            names += [n for n in found if n not in names]
-    sources: dict[str, str] = {}
-    for name in names:
-        try:
-            sources[name] = t.source(name)[0]
-        except jinja2.TemplateNotFound:
-            continue
+            for name, source in found.items():
+                sources.setdefault(name, source)
     return sources
 
 

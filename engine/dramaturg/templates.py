@@ -104,8 +104,8 @@ class Templates:
             keep_trailing_newline=False,
         )
         self._inline_code: dict[str, CodeType] = {}
-        #: (text, filename) -> (included names, their sources when found)
-        self._included: dict[tuple[str, str], tuple[list[str], dict[str, str]]] = {}
+        #: (text, filename) -> name -> source of what it includes
+        self._included: dict[tuple[str, str], dict[str, str]] = {}
 
     # -- sources -----------------------------------------------------------------------------
     def source(self, name: str) -> tuple[str, str]:
@@ -118,9 +118,6 @@ class Templates:
         """Parse a template. Raises jinja2.TemplateSyntaxError (with ``lineno``)."""
         with _too_complex(filename):
             return self.env.parse(text, filename=filename)
-
-    def compile(self, text: str, filename: str) -> jinja2.Template:
-        return self.env.from_string(text, globals={"__dramaturg_file__": filename})
 
     def inline(self, text: str) -> jinja2.Template:
         """An inline template (text in the chain file) compiled, reusing the code that
@@ -189,27 +186,23 @@ class Templates:
             sub_text, sub_file = self.source(ref)
             yield from self._walk(sub_text, sub_file, 0, seen)
 
-    def included_files(self, text: str, filename: str) -> list[str]:
-        """Filenames of every template included (recursively) by this one."""
-        return [f for _, f, _ in self._walk(text, filename, 0, set())][1:]
-
-    def included_names(self, text: str, filename: str) -> list[str]:
-        """Names (as templates refer to them) of every template this one includes, imports or
-        extends, recursively; names computed at render time cannot be known and are left out.
-        Kept per (text, filename) and the sources of what it includes (every run asks)."""
+    def included_sources(self, text: str, filename: str) -> dict[str, str]:
+        """Name (as templates refer to it) -> source of every template this one includes,
+        imports or extends, recursively; names computed at render time cannot be known and are
+        left out. Kept per (text, filename) while those sources read the same (every run asks).
+        Raises jinja2.TemplateNotFound or TemplateSyntaxError."""
         known = self._included.get((text, filename))
         if known is not None:
-            names, sources = known
             try:
-                if all(self.source(n)[0] == src for n, src in sources.items()):
-                    return list(names)
+                if all(self.source(n)[0] == src for n, src in known.items()):
+                    return dict(known)
             except jinja2.TemplateNotFound:
                 pass
-        names = []
+        names: list[str] = []
         for ast, _, _ in self._walk(text, filename, 0, set()):
             names += [n for n in meta.find_referenced_templates(ast) if n and n not in names]
-        self._included[(text, filename)] = (names, {n: self.source(n)[0] for n in names})
-        return list(names)
+        self._included[(text, filename)] = found = {n: self.source(n)[0] for n in names}
+        return dict(found)
 
 
 def _first_line(ast: nodes.Template, name: str) -> int | None:
