@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
+import inspect
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,34 +77,37 @@ def disk_phases(runs: int = 16) -> dict[str, float]:
     import dramaturg.report as report
     from dramaturg import load_chain
     from dramaturg.runner import Runner
+    from dramaturg.writer import Writer
 
     marks: dict[str, float] = {}
 
-    def timed(owner: Any, name: str, label: str, is_async: bool = False) -> None:
+    @contextlib.contextmanager
+    def span(label: str) -> Iterator[None]:
+        marks[label + " start"] = time.monotonic()
+        try:
+            yield
+        finally:
+            marks[label + " end"] = time.monotonic()
+
+    def timed(owner: Any, name: str, label: str) -> None:
         fn = getattr(owner, name)
-        if is_async:
+        if inspect.iscoroutinefunction(fn):
 
-            async def wrapped_async(*a: Any, **k: Any) -> Any:
-                marks[label + " start"] = time.monotonic()
-                try:
+            async def timed_async(*a: Any, **k: Any) -> Any:
+                with span(label):
                     return await fn(*a, **k)
-                finally:
-                    marks[label + " end"] = time.monotonic()
 
-            setattr(owner, name, wrapped_async)
+            setattr(owner, name, timed_async)
         else:
 
-            def wrapped(*a: Any, **k: Any) -> Any:
-                marks[label + " start"] = time.monotonic()
-                try:
+            def timed_sync(*a: Any, **k: Any) -> Any:
+                with span(label):
                     return fn(*a, **k)
-                finally:
-                    marks[label + " end"] = time.monotonic()
 
-            setattr(owner, name, wrapped)
+            setattr(owner, name, timed_sync)
 
-    timed(Runner, "run", "runner", is_async=True)
-    timed(Runner, "_written", "drain")
+    timed(Runner, "run", "runner")
+    timed(Writer, "drain", "drain")
     timed(report, "write_report_quietly", "report")
     rows: dict[str, list[float]] = collections.defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
