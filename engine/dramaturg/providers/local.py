@@ -34,6 +34,8 @@ from pydantic import Field
 
 from dramaturg.errors import ModelError, ProviderError
 
+from .local_cpu import new_llama
+
 if TYPE_CHECKING:
     from dramaturg.providers.registry import ModelConfig
 
@@ -127,8 +129,8 @@ class LoadedModel:
     lock: threading.Lock
 
 
-#: (resolved path, n_ctx) -> the loaded model
-_CACHE: dict[tuple[str, int], LoadedModel] = {}
+#: (resolved path, n_ctx, extra buffers) -> the loaded model
+_CACHE: dict[tuple[str, int, bool], LoadedModel] = {}
 #: resolved path -> the model's training context (learnt on first load)
 _TRAIN_CTX: dict[str, int] = {}
 _CACHE_LOCK = threading.Lock()
@@ -177,11 +179,17 @@ def _n_ctx_train(llama: Any) -> int:
 
 
 def load_model(
-    path: str | Path, n_ctx: int | None = None, n_threads: int | None = None
+    path: str | Path,
+    n_ctx: int | None = None,
+    n_threads: int | None = None,
+    *,
+    extra_buffers: bool = False,
 ) -> LoadedModel:
     """The loaded model for ``path`` (loading it on first use).
 
-    ``n_ctx=None`` means ``min(DEFAULT_N_CTX, the model's training context)``.
+    ``n_ctx=None`` means ``min(DEFAULT_N_CTX, the model's training context)``. ``extra_buffers``
+    lets ggml use its extra buffer types (AMX, weight repacking): off by default, because its
+    AMX kernels crash on some CPUs that list AMX (:mod:`.local_cpu`).
     """
     llama_cpp = _import_llama_cpp()
     path = Path(path)
@@ -195,18 +203,22 @@ def load_model(
         want = n_ctx
         if want is None and key_path in _TRAIN_CTX:
             want = _auto_n_ctx(_TRAIN_CTX[key_path])
-        loaded = _CACHE.get((key_path, want)) if want is not None else None
+        loaded = _CACHE.get((key_path, want, extra_buffers)) if want is not None else None
         if loaded is not None:
             return loaded
 
         def build(ctx: int) -> Any:
             try:
-                return llama_cpp.Llama(
+                return new_llama(
+                    llama_cpp,
+                    extra_buffers=extra_buffers,
                     model_path=key_path,
                     n_ctx=ctx,
                     n_threads=n_threads or default_threads(),
                     verbose=False,
                 )
+            except ProviderError:
+                raise
             except Exception as exc:
                 raise ProviderError(
                     f"cannot load local model {key_path}: {exc}",
@@ -217,7 +229,7 @@ def load_model(
         train = _TRAIN_CTX[key_path] = _n_ctx_train(llama)
         if want is None and _auto_n_ctx(train) != DEFAULT_N_CTX:
             want = _auto_n_ctx(train)
-            loaded = _CACHE.get((key_path, want))
+            loaded = _CACHE.get((key_path, want, extra_buffers))
             del llama
             if loaded is not None:
                 return loaded
@@ -230,7 +242,7 @@ def load_model(
             name=_model_name(llama, key_path),
             lock=threading.Lock(),
         )
-        _CACHE[(key_path, want if want is not None else DEFAULT_N_CTX)] = loaded
+        _CACHE[(key_path, want if want is not None else DEFAULT_N_CTX, extra_buffers)] = loaded
         return loaded
 
 
@@ -289,6 +301,9 @@ class LocalChatModel(BaseChatModel):
         None, description=f"Context size; default min({DEFAULT_N_CTX}, training context)."
     )
     n_threads: int | None = Field(default_factory=default_threads)
+    use_extra_bufts: bool = Field(
+        False, description="Let ggml use AMX and weight repacking (crashes on some AMX CPUs)."
+    )
     #: a llama.cpp ``response_format`` used on every call, e.g. {"type": "json_object", "schema": S}
     response_format: dict[str, Any] | None = None
     #: extra keyword arguments for ``create_chat_completion`` (e.g. min_p, mirostat_mode)
@@ -313,7 +328,9 @@ class LocalChatModel(BaseChatModel):
 
     def loaded(self) -> LoadedModel:
         """The loaded llama.cpp model (shared by every adapter on the same file and n_ctx)."""
-        return load_model(self.model_path, self.n_ctx, self.n_threads)
+        return load_model(
+            self.model_path, self.n_ctx, self.n_threads, extra_buffers=self.use_extra_bufts
+        )
 
     # -- request building ----------------------------------------------------------------------
     def _request(
@@ -441,7 +458,7 @@ def local_text(config: ModelConfig) -> BaseChatModel:
         if value is not None:
             fields[name] = value
     extra = dict(opts.extra)
-    for name in ("n_ctx", "n_threads", "response_format"):
+    for name in ("n_ctx", "n_threads", "response_format", "use_extra_bufts"):
         if name in extra:
             fields[name] = extra.pop(name)
     fields["extra"] = extra
