@@ -7,6 +7,7 @@ data maps to its position in the file.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,11 +92,13 @@ def _loader(text: str) -> yaml.SafeLoader | yaml.CSafeLoader:
     return (yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)(text)
 
 
-def _check_depth(text: str, file: str) -> None:
+def _check_depth(text: str, file: str, *, pure: bool = False) -> None:
     """Refuse nesting deeper than MAX_DEPTH from the event stream, before any node is composed:
     composing is recursive (libyaml's composer overflows the C stack, PyYAML's the Python one)
-    while parsing events is not."""
-    loader = _loader(text)
+    while parsing events is not. ``pure`` uses PyYAML's Python parser, which sets no nesting
+    limit of its own (libyaml 0.2.6 and later stop at 1000 flow levels, scanning ahead of the
+    events, so their own error comes first)."""
+    loader = yaml.SafeLoader(text) if pure else _loader(text)
     depth = 0
     try:
         while not loader.check_event(yaml.StreamEndEvent):
@@ -124,6 +127,8 @@ def load_yaml(text: str, file: str) -> Source:
         return src
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if mark is not None and yaml.__with_libyaml__:
+            _recheck_depth(text[: mark.index + 1], file)  # too deep: say so, not libyaml's words
         if exc.context_mark is not None and "end of stream" in str(exc.problem):
             mark = exc.context_mark  # an unclosed quote or bracket: where it opened
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -150,6 +155,12 @@ def load_yaml(text: str, file: str) -> Source:
         raise _problem(file, f"YAML error: {exc}") from None
     finally:
         loader.dispose()
+
+
+def _recheck_depth(text: str, file: str) -> None:
+    """After libyaml refused ``text``, raise the nesting problem if that is what it met first."""
+    with contextlib.suppress(yaml.YAMLError):  # cut at the error, or another problem: not depth
+        _check_depth(text, file, pure=True)
 
 
 class _Builder:
