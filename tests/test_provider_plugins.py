@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +58,28 @@ def test_entry_point_provider_is_usable_and_broken_plugin_warns(plugin_site, pro
     """)
     result = load_chain(path).run({}, out=tmp_path / "out")
     assert result["a"] == "from acme echo-1"
+
+
+def test_plugin_parsers_load_with_the_importlib_metadata_backport_imported(tmp_path):
+    """Libraries such as dask.distributed import the ``importlib_metadata`` backport, whose
+    finder then hands out its own ``EntryPoint`` class; the Dramatron parsers must still load."""
+    import subprocess
+
+    pytest.importorskip("importlib_metadata")
+    chain = Path(__file__).parents[1] / "chains" / "dramatron.yaml"
+    code = textwrap.dedent(f"""
+        import importlib_metadata  # first, as a library of the host application would
+        from dramaturg import load_chain
+        result = load_chain({str(chain)!r}).run(
+            {{"logline": "A keeper bottles storms.", "num_scenes": 2}},
+            dry_run=True, out={str(tmp_path / "out")!r},
+        )
+        print(result.ok, type(result.steps["title"].output).__name__)
+    """)
+    r = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=300
+    )
+    assert r.returncode == 0, r.stderr
+    ok, title_type = r.stdout.split()
+    assert ok == "True", r.stdout + r.stderr
+    assert title_type != "NoneType"

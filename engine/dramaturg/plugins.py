@@ -6,10 +6,21 @@ an unused broken plugin costs nothing and a used one fails with a clear message.
 
 from __future__ import annotations
 
-from importlib.metadata import EntryPoint, entry_points
+from dataclasses import dataclass
+from importlib.metadata import entry_points
 from typing import Any
 
 from .errors import DramaturgError
+
+
+@dataclass(frozen=True)
+class _Unloaded:
+    """An entry point not loaded yet. Entry points are held in this wrapper rather than told
+    apart by class: with the ``importlib_metadata`` backport imported (dask, llm and many other
+    libraries import it), ``entry_points()`` hands out the backport's ``EntryPoint`` objects,
+    which are not the standard library's."""
+
+    entry_point: Any
 
 
 class Plugins:
@@ -25,7 +36,7 @@ class Plugins:
         if not self._scanned:
             self._scanned = True
             for ep in entry_points(group=self.group):
-                self._items.setdefault(ep.name, ep)
+                self._items.setdefault(ep.name, _Unloaded(ep))
 
     def register(self, name: str, obj: Any) -> None:
         self._items[name] = obj
@@ -49,12 +60,13 @@ class Plugins:
         if name not in self._items:
             return default
         item = self._items[name]
-        if isinstance(item, EntryPoint):
+        if isinstance(item, _Unloaded):
+            ep = item.entry_point
             try:
-                item = self._items[name] = item.load()
+                item = self._items[name] = ep.load()
             except Exception as exc:
                 raise DramaturgError(
-                    f"the {self.what} '{name}' ({item.value}) failed to load: "
+                    f"the {self.what} '{name}' ({ep.value}) failed to load: "
                     f"{type(exc).__name__}: {exc}",
                     hint="reinstall the package that provides it",
                 ) from exc
