@@ -68,14 +68,14 @@ steps:
 STEPS = ("outline", "scenes", "pictures", "notes", "summary")
 
 
-def cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "dramaturg", *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
 
 
@@ -211,35 +211,97 @@ steps:
   expand: {for_each: ideas, prompt: {text: "Expand {{ item }}"}}
 """
 
+GATE_PLUGIN = '''
+"""A provider whose calls for the step ``expand`` wait at a gate: the test knows the process is
+inside the run (holding its folder) until it opens the gate. $GATE names the gate's files."""
+import asyncio, os, time
+from pathlib import Path
+from dramaturg import FakeChatModel
+from dramaturg.providers import Provider
 
-def test_two_processes_never_work_on_one_run_folder(project, tmp_path):
-    chain = project(SLOW)
+class GateModel(FakeChatModel):
+    async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):
+        if run_manager and (run_manager.metadata or {}).get("dramaturg_step") == "expand":
+            gate = Path(os.environ["GATE"])
+            gate.with_suffix(".reached").touch()
+            deadline = time.monotonic() + 120
+            while not gate.with_suffix(".open").exists() and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+        return await super()._agenerate(messages, stop, run_manager, **kwargs)
+
+def register(add):
+    add(Provider(name="gate", description="waits at a gate", text=lambda c: GateModel()))
+'''
+
+
+def gated(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """The environment that installs the ``gate`` provider in a CLI subprocess, and its gate."""
+    site = tmp_path / "site"
+    (site / "gate_models-1.0.dist-info").mkdir(parents=True)
+    (site / "gate_models.py").write_text(GATE_PLUGIN)
+    (site / "gate_models-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: gate-models\nVersion: 1.0\n"
+    )
+    (site / "gate_models-1.0.dist-info" / "entry_points.txt").write_text(
+        "[dramaturg.providers]\ngate = gate_models:register\n"
+    )
+    gate = tmp_path / "gate"
+    return {"PYTHONPATH": str(site), "GATE": str(gate)}, gate
+
+
+@pytest.fixture
+def reaped() -> Any:
+    """Processes to kill and wait for when the test ends, even when it fails (a process left
+    running would fail the next test with a ResourceWarning)."""
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def test_two_processes_never_work_on_one_run_folder(project, tmp_path, reaped):
+    """Each holder of the folder is stopped at a known point (a model call waiting at a gate)
+    while the other process tries, so the outcome does not depend on timing."""
+    chain = project(SLOW.replace("{provider: fake, extra: {latency: 0.25}}", "{provider: gate}"))
+    env, gate = gated(tmp_path)
     out = tmp_path / "out"
-    first = cli("run", str(chain), "-c", "1", "-q", "--no-cache", "--out", str(out), cwd=tmp_path)
-    assert wait_for(first, lambda: any(out.glob("*/manifest.json")))
+    first = cli(
+        "run", str(chain), "-c", "1", "-q", "--no-cache", "--out", str(out), cwd=tmp_path, env=env
+    )
+    reaped.append(first)
+    assert wait_for(first, gate.with_suffix(".reached").exists), finish(first)
     (run_dir,) = out.iterdir()
     # a resume of the folder the run is still writing is refused, and changes nothing
     before = {p: p.read_bytes() for p in run_dir.rglob("*.json")}
-    second = cli("resume", str(run_dir), "-q", cwd=tmp_path)
+    second = cli("resume", str(run_dir), "-q", cwd=tmp_path, env=env)
+    reaped.append(second)
     code, err = finish(second)
     assert code == 2, err
     assert f"the run folder {run_dir} is in use by another dramaturg process" in err
     assert "Traceback" not in err
-    assert first.poll() is None, "the run should still be going"
-    for path, data in before.items():
+    assert first.poll() is None, "the run waits at the gate"
+    for path, data in before.items():  # the run's own writer may still be saving its manifest
         assert path.read_bytes() == data or path.name == "manifest.json"
+    gate.with_suffix(".open").touch()
     assert finish(first)[0] == 0
 
-    # two resumes of one folder at once: one works, the other is refused
+    # two resumes of one folder at once: the one inside the run holds it, the other is refused
+    for suffix in (".open", ".reached"):
+        gate.with_suffix(suffix).unlink()
     (run_dir / "steps" / "expand.json").unlink()
     for item in (run_dir / "steps" / "expand").glob("*.json"):
         item.unlink()
-    a = cli("resume", str(run_dir), "-c", "1", "-q", cwd=tmp_path)
-    stamp = mtime(run_dir / "manifest.json")
-    assert wait_for(a, lambda: mtime(run_dir / "manifest.json") != stamp)
-    b = cli("resume", str(run_dir), "-q", cwd=tmp_path)
+    a = cli("resume", str(run_dir), "-c", "1", "-q", cwd=tmp_path, env=env)
+    reaped.append(a)
+    assert wait_for(a, gate.with_suffix(".reached").exists), finish(a)
+    b = cli("resume", str(run_dir), "-q", cwd=tmp_path, env=env)
+    reaped.append(b)
     code, err = finish(b)
     assert code == 2 and "in use by another dramaturg process" in err, err
+    assert a.poll() is None, "the first resume waits at the gate"
+    gate.with_suffix(".open").touch()
     assert finish(a) == (0, "")
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "done"
 
