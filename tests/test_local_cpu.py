@@ -65,7 +65,7 @@ def test_the_model_is_loaded_without_extra_buffer_types() -> None:
         )
         assert m.invoke([HumanMessage("Say hello.")]).content
         loaded = m.loaded()  # type: ignore[attr-defined]
-        assert loaded.llama.model_params.use_extra_bufts is False
+        assert loaded.engine.model.params.use_extra_bufts is False
         # the chain can opt back in; that loads a model of its own
         on = local_text(
             ModelConfig(
@@ -74,7 +74,7 @@ def test_the_model_is_loaded_without_extra_buffer_types() -> None:
                 options=GenerationOptions(max_tokens=8, extra={"use_extra_bufts": True}),
             )
         )
-        assert on.loaded().llama.model_params.use_extra_bufts is True  # type: ignore[attr-defined]
+        assert on.loaded().engine.model.params.use_extra_bufts is True  # type: ignore[attr-defined]
         assert on.loaded() is not loaded  # type: ignore[attr-defined]
     finally:
         clear_model_cache()

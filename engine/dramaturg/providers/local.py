@@ -4,8 +4,10 @@ The default model is SmolLM2-135M-Instruct, shipped inside the PyPI package ``ll
 nothing is downloaded at run time. ``local:/path/model.gguf`` runs any other chat GGUF file.
 
 ``llama_cpp`` is imported lazily (importing :mod:`dramaturg` never imports it). A model file is
-loaded once per process (cache keyed by path and context size) and every call to one loaded model
-is serialised by that model's lock, because a llama.cpp context is not thread-safe.
+loaded once per process (cache keyed by path and settings) into a :class:`.LlamaEngine`: its
+weights once, and ``n_parallel`` contexts, so that as many calls run at once (one per context;
+more wait for a free one). A call's text depends only on the call (its prompt, options and
+seed), not on the context or on what runs beside it.
 
 Per-call metadata understood (``config={"metadata": {...}}`` on ``invoke``/``ainvoke``):
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import os
+import dataclasses
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +36,8 @@ from pydantic import Field
 
 from dramaturg.errors import ModelError, ProviderError
 
-from .local_cpu import new_llama
+from .llama_engine import LlamaEngine, Sampling
+from .local_cpu import default_parallel, default_threads
 
 if TYPE_CHECKING:
     from dramaturg.providers.registry import ModelConfig
@@ -49,15 +52,6 @@ DEFAULT_N_CTX = 4096
 DEFAULT_REPEAT_PENALTY = 1.1
 #: A cap on generated tokens unless the caller sets one (otherwise a loop fills the context).
 DEFAULT_MAX_TOKENS = 512
-
-
-def default_threads() -> int:
-    """Half the cores (llama-cpp-python's own default).
-
-    Measured on a 2-core machine: with another process busy on one core, 2 threads fell to
-    3-9 tokens/s while 1 thread kept 16-50; on a quiet machine 1 thread was as fast or faster.
-    """
-    return max(1, (os.cpu_count() or 2) // 2)
 
 
 INSTALL_COMMAND = "pip install 'dramaturg[local]'"
@@ -119,63 +113,36 @@ def resolve_model_path(model: str | None) -> Path:
 # -- the process-wide model cache ------------------------------------------------------------
 @dataclass
 class LoadedModel:
-    """One loaded llama.cpp model and the lock serialising calls to it."""
+    """One loaded model: its engine (weights and contexts) and what was learnt loading it."""
 
-    llama: Any
+    engine: LlamaEngine
     path: str
     n_ctx: int
     n_ctx_train: int
     name: str
-    lock: threading.Lock
+    n_parallel: int
 
 
-#: (resolved path, n_ctx, extra buffers) -> the loaded model
-_CACHE: dict[tuple[str, int, bool], LoadedModel] = {}
-#: resolved path -> the model's training context (learnt on first load)
-_TRAIN_CTX: dict[str, int] = {}
+_Key = tuple[str, int | None, int, int, bool]
+#: (resolved path, n_ctx, threads, contexts, extra buffers) -> the loaded model
+_CACHE: dict[_Key, LoadedModel] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def clear_model_cache() -> None:
-    """Forget every loaded model (they are freed once no adapter uses them)."""
+    """Free every loaded model."""
     with _CACHE_LOCK:
+        for loaded in _CACHE.values():
+            loaded.engine.close()
         _CACHE.clear()
-        _TRAIN_CTX.clear()
 
 
 @atexit.register
 def _close_models() -> None:
     # Free llama.cpp models before interpreter teardown: freeing them later, from __del__,
     # fails inside llama_cpp ("'NoneType' object is not callable") once its module is gone.
-    with _CACHE_LOCK:
-        for loaded in _CACHE.values():
-            with contextlib.suppress(Exception):
-                loaded.llama.close()
-        _CACHE.clear()
-
-
-def _model_name(llama: Any, path: str) -> str:
-    meta = getattr(llama, "metadata", None) or {}
-    name = meta.get("general.name") if isinstance(meta, dict) else None
-    return str(name) if name else Path(path).stem
-
-
-def _auto_n_ctx(n_ctx_train: int) -> int:
-    return min(DEFAULT_N_CTX, n_ctx_train) if n_ctx_train > 0 else DEFAULT_N_CTX
-
-
-def _n_ctx_train(llama: Any) -> int:
-    """The model's training context, from the GGUF metadata (0 when unknown)."""
-    meta = getattr(llama, "metadata", None) or {}
-    arch = meta.get("general.architecture", "")
-    try:
-        return int(meta[f"{arch}.context_length"])
-    except (KeyError, TypeError, ValueError):
-        pass
-    try:
-        return int(llama._model.n_ctx_train())
-    except Exception:
-        return 0
+    with contextlib.suppress(Exception):
+        clear_model_cache()
 
 
 def load_model(
@@ -183,15 +150,17 @@ def load_model(
     n_ctx: int | None = None,
     n_threads: int | None = None,
     *,
+    n_parallel: int | None = None,
     extra_buffers: bool = False,
 ) -> LoadedModel:
     """The loaded model for ``path`` (loading it on first use).
 
-    ``n_ctx=None`` means ``min(DEFAULT_N_CTX, the model's training context)``. ``extra_buffers``
-    lets ggml use its extra buffer types (AMX, weight repacking): off by default, because its
-    AMX kernels crash on some CPUs that list AMX (:mod:`.local_cpu`).
+    ``n_ctx=None`` means ``min(DEFAULT_N_CTX, the model's training context)``; ``n_threads`` and
+    ``n_parallel`` default to :func:`default_threads` and :func:`default_parallel`.
+    ``extra_buffers`` lets ggml use its extra buffer types (AMX, weight repacking): off by
+    default, because its AMX kernels crash on some CPUs that list AMX (:mod:`.local_cpu`).
     """
-    llama_cpp = _import_llama_cpp()
+    _import_llama_cpp()
     path = Path(path)
     if not path.is_file():
         raise ProviderError(
@@ -199,50 +168,28 @@ def load_model(
             hint="give 'local:/path/to/model.gguf' with an existing file",
         )
     key_path = str(path.resolve())
+    threads = n_threads or default_threads(key_path)
+    parallel = n_parallel or default_parallel(key_path)
+    key: _Key = (key_path, n_ctx, threads, parallel, extra_buffers)
     with _CACHE_LOCK:
-        want = n_ctx
-        if want is None and key_path in _TRAIN_CTX:
-            want = _auto_n_ctx(_TRAIN_CTX[key_path])
-        loaded = _CACHE.get((key_path, want, extra_buffers)) if want is not None else None
-        if loaded is not None:
-            return loaded
-
-        def build(ctx: int) -> Any:
-            try:
-                return new_llama(
-                    llama_cpp,
-                    extra_buffers=extra_buffers,
-                    model_path=key_path,
-                    n_ctx=ctx,
-                    n_threads=n_threads or default_threads(),
-                    verbose=False,
-                )
-            except ProviderError:
-                raise
-            except Exception as exc:
-                raise ProviderError(
-                    f"cannot load local model {key_path}: {exc}",
-                    hint="is it a llama.cpp GGUF chat model?",
-                ) from exc
-
-        llama = build(want or DEFAULT_N_CTX)
-        train = _TRAIN_CTX[key_path] = _n_ctx_train(llama)
-        if want is None and _auto_n_ctx(train) != DEFAULT_N_CTX:
-            want = _auto_n_ctx(train)
-            loaded = _CACHE.get((key_path, want, extra_buffers))
-            del llama
-            if loaded is not None:
-                return loaded
-            llama = build(want)
-        loaded = LoadedModel(
-            llama=llama,
-            path=key_path,
-            n_ctx=int(llama.n_ctx()),
-            n_ctx_train=train,
-            name=_model_name(llama, key_path),
-            lock=threading.Lock(),
-        )
-        _CACHE[(key_path, want if want is not None else DEFAULT_N_CTX, extra_buffers)] = loaded
+        loaded = _CACHE.get(key)
+        if loaded is None:
+            engine = LlamaEngine(
+                key_path,
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_parallel=parallel,
+                extra_buffers=extra_buffers,
+                default_n_ctx=DEFAULT_N_CTX,
+            )
+            loaded = _CACHE[key] = LoadedModel(
+                engine=engine,
+                path=key_path,
+                n_ctx=engine.n_ctx,
+                n_ctx_train=engine.n_ctx_train,
+                name=engine.name or Path(key_path).stem,
+                n_parallel=len(engine.contexts),
+            )
         return loaded
 
 
@@ -269,8 +216,8 @@ _ROLES = {
 }
 
 
-def _to_llama_messages(messages: list[BaseMessage]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def _to_llama_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
     for m in messages:
         role = _ROLES.get(m.type, "user")
         if m.type == "chat":
@@ -279,8 +226,36 @@ def _to_llama_messages(messages: list[BaseMessage]) -> list[dict[str, Any]]:
     return out
 
 
+#: the sampler settings a chain may give in ``extra`` (llama.cpp's names)
+SAMPLER_OPTIONS = tuple(
+    f.name
+    for f in dataclasses.fields(Sampling)
+    if f.name
+    not in (
+        "seed",
+        "temperature",
+        "top_k",
+        "top_p",
+        "repeat_penalty",
+        "frequency_penalty",
+        "presence_penalty",
+    )
+)
+#: the settings of the loaded model a chain may give in ``extra``
+MODEL_OPTIONS = ("n_ctx", "n_threads", "n_parallel", "use_extra_bufts", "response_format")
+
+
+@dataclass
+class _Request:
+    messages: list[dict[str, str]]
+    sampling: Sampling
+    max_tokens: int | None
+    stop: list[str]
+    grammar: str | None
+
+
 class LocalChatModel(BaseChatModel):
-    """A LangChain chat model over ``llama_cpp.Llama.create_chat_completion``.
+    """A LangChain chat model over :class:`.LlamaEngine`.
 
     ``None`` options are left to llama.cpp's defaults, except ``repeat_penalty`` (1.1 unless set)
     and ``max_tokens`` (512 unless set).
@@ -300,14 +275,15 @@ class LocalChatModel(BaseChatModel):
     n_ctx: int | None = Field(
         None, description=f"Context size; default min({DEFAULT_N_CTX}, training context)."
     )
-    n_threads: int | None = Field(default_factory=default_threads)
+    n_threads: int | None = Field(None, description="Threads per context (default_threads).")
+    n_parallel: int | None = Field(None, description="Contexts: calls at once (default_parallel).")
     use_extra_bufts: bool = Field(
         False, description="Let ggml use AMX and weight repacking (crashes on some AMX CPUs)."
     )
     #: a llama.cpp ``response_format`` used on every call, e.g. {"type": "json_object", "schema": S}
     response_format: dict[str, Any] | None = None
-    #: extra keyword arguments for ``create_chat_completion`` (e.g. min_p, mirostat_mode)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    #: sampler settings beyond the common ones (min_p, DRY, XTC, ...: :class:`.Sampling`)
+    sampler: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def _llm_type(self) -> str:
@@ -324,12 +300,17 @@ class LocalChatModel(BaseChatModel):
             "max_tokens": self.max_tokens,
             "seed": self.seed,
             "repeat_penalty": self.repeat_penalty,
+            **self.sampler,
         }
 
     def loaded(self) -> LoadedModel:
-        """The loaded llama.cpp model (shared by every adapter on the same file and n_ctx)."""
+        """The loaded model (shared by every adapter on the same file and settings)."""
         return load_model(
-            self.model_path, self.n_ctx, self.n_threads, extra_buffers=self.use_extra_bufts
+            self.model_path,
+            self.n_ctx,
+            self.n_threads,
+            n_parallel=self.n_parallel,
+            extra_buffers=self.use_extra_bufts,
         )
 
     # -- request building ----------------------------------------------------------------------
@@ -339,71 +320,78 @@ class LocalChatModel(BaseChatModel):
         stop: list[str] | None,
         metadata: dict[str, Any],
         kwargs: dict[str, Any],
-    ) -> dict[str, Any]:
-        req: dict[str, Any] = {"messages": _to_llama_messages(messages)}
+    ) -> _Request:
+        chosen: dict[str, Any] = dict(self.sampler)
         for name in (
             "temperature",
             "top_p",
             "top_k",
-            "max_tokens",
             "repeat_penalty",
             "frequency_penalty",
             "presence_penalty",
         ):
             value = kwargs.pop(name, getattr(self, name))
             if value is not None:
-                req[name] = value
+                chosen[name] = value
         seed = metadata.get("dramaturg_seed")
         if not isinstance(seed, int) or isinstance(seed, bool):
             seed = kwargs.pop("seed", self.seed)
-        if seed is not None:
-            req["seed"] = int(seed)
-        stops = [*(self.stop or []), *(stop or [])]
-        if stops:
-            req["stop"] = list(dict.fromkeys(stops))
+        chosen["seed"] = None if seed is None else int(seed)
+        for name in SAMPLER_OPTIONS:
+            if name in kwargs:
+                chosen[name] = kwargs.pop(name)
+        if "dry_sequence_breakers" in chosen:
+            chosen["dry_sequence_breakers"] = tuple(chosen["dry_sequence_breakers"])
+        max_tokens = kwargs.pop("max_tokens", self.max_tokens)
         fmt = kwargs.pop("response_format", None) or self.response_format
         parse = metadata.get("dramaturg_parse")
         if isinstance(parse, dict) and (parse.get("type") == "json" or parse.get("schema")):
             schema = parse.get("schema")
             fmt = {"type": "json_object", "schema": schema} if schema else {"type": "json_object"}
-        if fmt:
-            req["response_format"] = fmt
-        req.update(self.extra)
-        req.update({k: v for k, v in kwargs.items() if k not in ("stop", "seed")})
-        return req
+        stops = [*(self.stop or []), *(stop or [])]
+        kwargs.pop("stop", None)
+        if kwargs:
+            raise ModelError(
+                f"local model: unknown option(s) {', '.join(sorted(kwargs))}",
+                transient=False,
+                hint=f"the sampler reads {', '.join(SAMPLER_OPTIONS)}",
+            )
+        grammar = self.loaded().engine.grammar_for(fmt)
+        return _Request(
+            messages=_to_llama_messages(messages),
+            sampling=Sampling(**chosen),
+            max_tokens=max_tokens,
+            stop=list(dict.fromkeys(stops)),
+            grammar=grammar,
+        )
 
-    def _call(self, req: dict[str, Any]) -> ChatResult:
+    def _call(self, req: _Request, cancel: threading.Event | None = None) -> ChatResult:
         model = self.loaded()
-        with model.lock:
-            try:
-                resp = model.llama.create_chat_completion(**req)
-            except ValueError as exc:  # e.g. the prompt exceeds the context window
-                raise ModelError(
-                    f"local model {model.name}: {exc}",
-                    transient=False,
-                    hint=f"context size is {model.n_ctx} tokens",
-                ) from exc
-            except Exception as exc:
-                raise ModelError(
-                    f"local model {model.name} failed: {exc}", transient=False
-                ) from exc
-        choice = resp["choices"][0]
-        text = choice["message"].get("content") or ""
-        usage = resp.get("usage") or {}
-        inp = int(usage.get("prompt_tokens", 0))
-        outp = int(usage.get("completion_tokens", 0))
+        try:
+            out = model.engine.generate(
+                req.messages,
+                req.sampling,
+                max_tokens=req.max_tokens,
+                stop=req.stop,
+                grammar=req.grammar,
+                cancel=cancel,
+            )
+        except (ModelError, ProviderError):
+            raise
+        except Exception as exc:
+            raise ModelError(f"local model {model.name} failed: {exc}", transient=False) from exc
         message = AIMessage(
-            content=text,
+            content=out.text,
             usage_metadata={
-                "input_tokens": inp,
-                "output_tokens": outp,
-                "total_tokens": int(usage.get("total_tokens", inp + outp)),
+                "input_tokens": out.prompt_tokens,
+                "output_tokens": out.completion_tokens,
+                "total_tokens": out.prompt_tokens + out.completion_tokens,
             },
             response_metadata={
                 "model_name": self.model_name or model.name,
                 "model_path": model.path,
-                "finish_reason": choice.get("finish_reason"),
-                "seed": req.get("seed"),
+                "finish_reason": out.finish_reason,
+                "seed": req.sampling.seed,
             },
         )
         return ChatResult(
@@ -429,8 +417,13 @@ class LocalChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         metadata = dict(run_manager.metadata or {}) if run_manager else {}
-        req = self._request(messages, stop, metadata, dict(kwargs))
-        return await asyncio.to_thread(self._call, req)
+        req = await asyncio.to_thread(self._request, messages, stop, metadata, dict(kwargs))
+        cancel = threading.Event()
+        try:
+            return await asyncio.to_thread(self._call, req, cancel)
+        except asyncio.CancelledError:
+            cancel.set()  # the thread stops at its next token and frees its context
+            raise
 
 
 def local_text(config: ModelConfig) -> BaseChatModel:
@@ -458,8 +451,20 @@ def local_text(config: ModelConfig) -> BaseChatModel:
         if value is not None:
             fields[name] = value
     extra = dict(opts.extra)
-    for name in ("n_ctx", "n_threads", "response_format", "use_extra_bufts"):
+    for name in MODEL_OPTIONS:
         if name in extra:
             fields[name] = extra.pop(name)
-    fields["extra"] = extra
+    sampler = {k: extra.pop(k) for k in SAMPLER_OPTIONS if k in extra}
+    if extra:
+        raise ProviderError(
+            f"the local model has no option {', '.join(repr(k) for k in sorted(extra))}",
+            hint="its extra options: "
+            + ", ".join((*MODEL_OPTIONS, *SAMPLER_OPTIONS))
+            + " (docs/providers.md)",
+        )
+    try:
+        Sampling(**sampler)
+    except TypeError as exc:
+        raise ProviderError(f"the local model's sampler options: {exc}") from None
+    fields["sampler"] = sampler
     return LocalChatModel(**fields)
