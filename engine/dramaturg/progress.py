@@ -65,6 +65,14 @@ def message(event: dict[str, Any]) -> tuple[str, str] | None:
         return f"    retry {step} in {event['delay']:.1f}s: {event['error']}", "dim"
     if kind == "parse_failed":
         return f"    {step}: unparseable output, resampling ({event['error']})", "dim"
+    if kind in ("loop_resampled", "loop_dropped", "loop_kept"):
+        where = step if event.get("item") is None else f"{step} {event['item']}"
+        what = {
+            "loop_resampled": "resampling",
+            "loop_dropped": f"dropped {event.get('dropped')} line(s)",
+            "loop_kept": "kept the best answer",
+        }[kind]
+        return f"    {where}: loop guard, {what}: {event['finding']}", "dim"
     if kind in ("cache_off", "warning"):
         return f"  [yellow]warning[/yellow]: {event.get('reason') or event.get('message')}", ""
     if kind == "export_started":

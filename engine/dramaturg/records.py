@@ -29,14 +29,19 @@ class CallRecord:
     image: bytes | None = None
     #: taken from the step cache in this run (no model was called)
     cached: bool = False
+    #: what the loop guard did: ``{"action": "resampled" | "dropped", "findings": [...]}``
+    repairs: list[dict[str, Any]] = field(default_factory=list)
 
     def cache_value(self) -> dict[str, Any]:
-        return {
+        value = {
             "output": self.output,
             "raw": self.raw,
             "attempts": self.attempts,
             "usage": self.usage,
         }
+        if self.repairs:
+            value["repairs"] = self.repairs
+        return value
 
     @classmethod
     def from_cache(cls, value: dict[str, Any], attachments: dict[str, bytes]) -> CallRecord | None:
@@ -48,6 +53,7 @@ class CallRecord:
             attempts=int(value.get("attempts") or 1),
             usage=dict(value.get("usage") or {}),
             image=attachments.get("image"),
+            repairs=_repairs(value.get("repairs")),
         )
 
     def item_json(
@@ -59,11 +65,20 @@ class CallRecord:
         if self.raw is not None:
             data["raw"] = self.raw
         data |= {"attempts": self.attempts, "usage": self.usage}
+        if self.repairs:
+            data["repairs"] = self.repairs
         if cached:
             data["cached"] = True
         if times:
             data |= times
         return data
+
+
+def _repairs(value: Any) -> list[dict[str, Any]]:
+    """Repairs as recorded (anything else, from a damaged file, is none)."""
+    if not isinstance(value, list):
+        return []
+    return [r for r in value if isinstance(r, dict)]
 
 
 class FinishedRecords:
@@ -118,6 +133,7 @@ class FinishedRecords:
             raw=data.get("raw"),
             attempts=int(data.get("attempts") or 1),
             usage=dict(data.get("usage") or {}),
+            repairs=_repairs(data.get("repairs")),
         )
 
     def times(self, sid: str) -> tuple[float | None, float | None]:

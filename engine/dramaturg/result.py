@@ -60,6 +60,8 @@ class StepResult:
     model: str | None = None
     #: what its calls cost in this run, in the price table's currency (None: no price known)
     cost: float | None = None
+    #: loop-guard repairs of its answers (resamples and drops; see ``parse.loops``)
+    repairs: int = 0
 
     @property
     def duration(self) -> float | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import __version__
@@ -136,6 +136,8 @@ class Runner:
             }
             if isinstance(r.output, list):
                 entry["length"] = len(r.output)
+            if r.repairs:
+                entry["repairs"] = r.repairs
             if spec.for_each is not None:
                 entry["items"] = {
                     "total": r.items_total,
@@ -307,6 +309,8 @@ class Runner:
                 output = record.output
                 if record.raw is not None:
                     extra["raw"] = record.raw
+                if record.repairs:
+                    extra["repairs"] = record.repairs
                 if r.cached:
                     extra["cached"] = True
         except asyncio.CancelledError:
@@ -369,8 +373,22 @@ class Runner:
         self.emit("fan_out", step=sid, items=len(items))
 
         earlier = self._earlier(sid)
+        # each item's output once it is final: the loop guard of an item compares it with the
+        # items before it, so an item's text depends on those alone, whatever runs at once
+        loop = asyncio.get_running_loop()
+        final: list[asyncio.Future[Any]] = [loop.create_future() for _ in items]
+
+        async def before(i: int) -> list[Any]:
+            return [await f for f in final[:i]]
 
         async def item(i: int, value: Any) -> Any:
+            try:
+                return await run_item(i, value)
+            finally:
+                if not final[i].done():  # failed or cancelled: later items do not wait
+                    final[i].set_result(None)
+
+        async def run_item(i: int, value: Any) -> Any:
             done = earlier.item(sid, i, spec.kind) if earlier else None
             if done is not None:  # finished by the earlier attempt at this run
                 out = done.output
@@ -380,9 +398,11 @@ class Runner:
                     r.usage.add(done.usage)
                 self.emit("resumed", step=sid, item=i)
             else:
-                record = await self._one(sid, spec, {**context, spec.as_: value, "index": i}, i)
+                ctx = {**context, spec.as_: value, "index": i}
+                record = await self._one(sid, spec, ctx, i, earlier=lambda: before(i))
                 out = record.output
                 done = record
+            final[i].set_result(out)
             r.items_done += 1
             self.emit(
                 "item_finished",
@@ -439,9 +459,15 @@ class Runner:
         return render(template, context, where=where, line_offset=offset)
 
     async def _one(
-        self, sid: str, spec: StepSpec, context: dict[str, Any], item: int | None
+        self,
+        sid: str,
+        spec: StepSpec,
+        context: dict[str, Any],
+        item: int | None,
+        earlier: Callable[[], Awaitable[list[Any]]] | None = None,
     ) -> CallRecord:
-        """One call of a step (or one fan-out item): from the step cache, or from the model."""
+        """One call of a step (or one fan-out item): from the step cache, or from the model.
+        ``earlier``: the outputs of the fan-out's earlier items (for the loop guard)."""
         if self.rundir is not None and self.rundir.failed is not None:  # a full disk, say:
             failed = self.rundir.failed  # what no file can keep is not worth a model call
             raise RunStorageError(failed.message, hint=failed.hint)
@@ -465,7 +491,15 @@ class Runner:
         elif spec.kind == "image":
             record = await self.calls.image(sid, spec, prompt, item, seed)
         else:
-            record = await self.calls.text(sid, spec, prompt, system, item, schema, seed)
+            guard = spec.parse.loops
+            read = (
+                [context[d] for d in self.checked.plans[sid].deps if d in context]
+                if guard is not None and guard.copy_words
+                else []
+            )
+            record = await self.calls.text(
+                sid, spec, prompt, system, item, schema, seed, earlier=earlier, read=read
+            )
         began = self.calls.began.pop((sid, item), queued)
         r = self.results[sid]
         r.began = began if r.began is None else min(r.began, began)

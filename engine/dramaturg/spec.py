@@ -27,7 +27,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 StepId = Annotated[str, StringConstraints(pattern=IDENT, max_length=64)]
@@ -177,20 +184,74 @@ _SCHEMA_DOC = (
 )
 
 
-class TextParse(_Strict):
+class LoopGuard(_Strict):
+    """The loop guard of a step's answers (``parse: {..., loops: true}`` or these settings).
+
+    An answer is split into units: the lines of a text, the entries of a list, the records of a
+    list of records (the text of their ``fields``). A unit of ``min_words`` or more words that
+    repeats another unit of the same answer, or of an earlier item of the same fan-out (case,
+    punctuation and spacing aside; ``similarity`` allows near repeats), or that copies
+    ``copy_words`` consecutive words of the prompt or of the outputs of the steps the step reads,
+    makes the answer be sampled again with the
+    next seed, up to ``resamples`` times. The best sample is kept, and what still repeats in it
+    is dropped. Every repair is recorded in the step's record and shown in the report.
+    """
+
+    fields: list[str] | None = Field(
+        None,
+        description="The fields of a record checked (default: every string of min_words words).",
+    )
+    min_words: int = Field(4, ge=1, description="Shorter units are never checked ('Yes.').")
+    within: bool = Field(True, description="A unit may not repeat another unit of the answer.")
+    across_items: bool = Field(
+        True, description="A fan-out item may not repeat a unit of an earlier item."
+    )
+    similarity: float = Field(
+        0.85, gt=0, le=1, description="Word-level likeness that counts as a repeat (1: exact)."
+    )
+    copy_words: int = Field(
+        8,
+        ge=0,
+        description="This many consecutive words of the prompt, or of the outputs of the steps "
+        "the step reads, are a copy (0: off).",
+    )
+    resamples: int = Field(2, ge=0, le=10, description="New samples before dropping repeats.")
+
+
+def _loops(value: Any) -> Any:
+    """``loops: true`` is the default guard, ``false`` none."""
+    if value is True:
+        return {}
+    if value is False:
+        return None
+    return value
+
+
+class _Parse(_Strict):
+    loops: LoopGuard | None = Field(
+        None, description="The loop guard: true, or its settings (default: off)."
+    )
+
+    @field_validator("loops", mode="before")
+    @classmethod
+    def _loops_shorthand(cls, value: Any) -> Any:
+        return _loops(value)
+
+
+class TextParse(_Parse):
     """The output is the stripped text."""
 
     type: Literal["text"] = "text"
 
 
-class LinesParse(_Strict):
+class LinesParse(_Parse):
     """The output is the list of non-empty lines (bullets and numbering removed)."""
 
     type: Literal["lines"]
     strip_bullets: bool = True
 
 
-class JsonParse(_Strict):
+class JsonParse(_Parse):
     """The output is JSON (code fences and surrounding prose ignored), optionally schema-checked."""
 
     type: Literal["json"]
@@ -205,7 +266,7 @@ class JsonParse(_Strict):
         return self.schema_ if isinstance(self.schema_, dict) else None
 
 
-class RegexParse(_Strict):
+class RegexParse(_Parse):
     """Named groups of a regular expression: one match (a mapping) or all (a list)."""
 
     type: Literal["regex"]
@@ -214,7 +275,7 @@ class RegexParse(_Strict):
     flags: list[Literal["IGNORECASE", "MULTILINE", "DOTALL"]] = Field(default_factory=list)
 
 
-class SectionsParse(_Strict):
+class SectionsParse(_Parse):
     """Labelled fields such as ``Place:`` / ``Plot element:`` / ``Beat:``.
 
     ``fields`` is a list of labels (keys become snake_case: ``plot_element``) or a mapping
@@ -235,7 +296,7 @@ class SectionsParse(_Strict):
         return {re.sub(r"\W+", "_", f.strip().lower()).strip("_"): f for f in self.fields}
 
 
-class CustomParse(_Strict):
+class CustomParse(_Parse):
     """A parser registered from Python with ``dramaturg.register_parser(name, fn)``."""
 
     type: Literal["custom"]

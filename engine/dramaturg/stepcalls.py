@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import loopguard
 from .calls import Limiter, classify, text_of
 from .errors import DramaturgError, ModelError, ParseError
 from .images import ImageModel, ImageRequest
@@ -119,9 +120,14 @@ class StepCalls:
         schema: dict[str, Any] | None = None,
         seed: int | None = None,
         follow_up: Sequence[Any] = (),
+        earlier: Callable[[], Awaitable[Sequence[Any]]] | None = None,
+        read: Sequence[Any] = (),
     ) -> CallRecord:
         """``seed``: this call's own (else the model's); ``follow_up``: messages sent after the
-        prompt (``dramaturg continue``: the earlier answer and the request to go on)."""
+        prompt (``dramaturg continue``: the earlier answer and the request to go on);
+        ``earlier``: the outputs of the fan-out's earlier items, for the loop guard (awaited
+        only when needed: the item waits for them); ``read``: the outputs of the steps it
+        reads, which an answer may not copy any more than its prompt."""
         from langchain_core.messages import HumanMessage, SystemMessage
 
         model = self.models.instance(spec)
@@ -136,15 +142,23 @@ class StepCalls:
         parse_settings = dict(self.checked.parse_settings(sid))  # the model may keep it
         if schema is not None:
             parse_settings["schema"] = schema
-        for attempt in range(spec.attempts):
+        guard = spec.parse.loops
+        resamples = guard.resamples if guard is not None else 0
+        context = "\n".join([system, prompt, *loopguard.strings(read)])  # not to be copied
+        failed = 0  # answers that did not parse
+        calls = 0
+        samples: list[tuple[Any, str]] = []
+        repairs: list[dict[str, Any]] = []
+        while failed < spec.attempts:
             metadata = {
                 "dramaturg_step": sid,
                 "dramaturg_item": item,
-                "dramaturg_attempt": attempt,
+                "dramaturg_attempt": calls,
                 "dramaturg_parse": parse_settings,
             }
             if first_seed is not None:
-                metadata["dramaturg_seed"] = first_seed + attempt
+                metadata["dramaturg_seed"] = first_seed + calls
+            calls += 1
 
             def invoke(_try: int, metadata: dict[str, Any] = metadata) -> Any:
                 return model.ainvoke(
@@ -159,13 +173,50 @@ class StepCalls:
             raws.append(raw)
             try:
                 value = parse(
-                    spec.parse, raw, attempt=attempt, attempts=spec.attempts, schema=schema
+                    spec.parse, raw, attempt=failed, attempts=spec.attempts, schema=schema
                 )
             except ParseError as exc:
                 last = exc
-                self.emit("parse_failed", step=sid, item=item, attempt=attempt, error=str(exc))
+                failed += 1
+                self.emit("parse_failed", step=sid, item=item, attempt=calls - 1, error=str(exc))
                 continue
-            return CallRecord(value, raw=raw, attempts=attempt + 1, usage=used.as_dict())
+            if guard is None:
+                return CallRecord(value, raw=raw, attempts=calls, usage=used.as_dict())
+            samples.append((value, raw))
+            # first what needs no other item (the item goes on at once), then the earlier items
+            found = loopguard.find(value, guard, prompt=context)
+            if not found and earlier is not None and guard.across_items:
+                found = loopguard.find(value, guard, prompt=context, earlier=await earlier())
+            if not found or resamples == 0:
+                break
+            resamples -= 1
+            repairs.append(
+                {"action": "resampled", "attempt": calls - 1, "findings": _described(found)}
+            )
+            self.emit(
+                "loop_resampled", step=sid, item=item, attempt=calls - 1, finding=_summary(found)
+            )
+        if guard is not None and samples:
+            before = await earlier() if earlier is not None and guard.across_items else ()
+            # the first of the samples with the fewest findings, the earlier items all final
+            scored = [
+                (loopguard.find(v, guard, prompt=context, earlier=before), v, text)
+                for v, text in samples
+            ]
+            findings, value, raw = min(scored, key=lambda s: len(s[0]))
+            gone = [f for f in findings if loopguard.droppable(f)]
+            kept = [f for f in findings if not loopguard.droppable(f)]
+            if gone:
+                value = loopguard.drop(value, gone)
+                repairs.append({"action": "dropped", "findings": _described(gone)})
+                self.emit(
+                    "loop_dropped", step=sid, item=item, dropped=len(gone), finding=_summary(gone)
+                )
+            if kept:  # a whole answer (one record) cannot be dropped: the best one stays
+                repairs.append({"action": "kept", "findings": _described(kept)})
+                self.emit("loop_kept", step=sid, item=item, finding=_summary(kept))
+            r.repairs += len(repairs)
+            return CallRecord(value, raw=raw, attempts=calls, usage=used.as_dict(), repairs=repairs)
         assert last is not None
         saved = ""
         if self.rundir is not None:
@@ -207,3 +258,15 @@ class StepCalls:
             "metadata": result.metadata,
         }
         return CallRecord(out, usage=Usage(calls=1).as_dict(), image=result.data)
+
+
+def _described(findings: Sequence[loopguard.Finding]) -> list[dict[str, Any]]:
+    return [f.as_dict() for f in findings]
+
+
+def _summary(findings: Sequence[loopguard.Finding]) -> str:
+    """One line for the progress: the first finding, and how many more."""
+    first = findings[0].as_dict()
+    what = {"repeat": "repeats", "repeat_of_item": "repeats an earlier item:", "copy": "copies"}
+    more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
+    return f"'{first['text']}' {what.get(first['kind'], first['kind'])} '{first['of']}'{more}"

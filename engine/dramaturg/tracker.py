@@ -121,7 +121,7 @@ class Board:
         elif kind == "retry":
             s.retries += 1
             s.note = f"retry {s.retries}: {event.get('error', '')}"
-        elif kind == "parse_failed":
+        elif kind in ("parse_failed", "loop_resampled"):
             s.resamples += 1
 
 

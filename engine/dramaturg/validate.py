@@ -79,7 +79,10 @@ class Checked:
         """A step's parser settings as a dict (by alias), as call keys and model metadata carry
         them; dumped once per chain. Shared: copy it before changing it."""
         if sid not in self._parse_settings:
-            self._parse_settings[sid] = self.spec.steps[sid].parse.model_dump(by_alias=True)
+            parse = self.spec.steps[sid].parse
+            # without a loop guard the dump is as before it existed: the call keys stay
+            exclude = {"loops"} if parse.loops is None else None
+            self._parse_settings[sid] = parse.model_dump(by_alias=True, exclude=exclude)
         return self._parse_settings[sid]
 
 

@@ -24,6 +24,8 @@ class Item:
     ended: float | None = None
     cached: bool = False
     usage: dict[str, int] = field(default_factory=dict)
+    #: the loop guard's repairs of its answer
+    repairs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def image(self) -> str | None:
@@ -41,6 +43,8 @@ class Step:
     raw: str | None = None
     prompt: str | None = None
     items: list[Item] = field(default_factory=list)
+    #: the loop guard's repairs of its answer (a step without items)
+    repairs: list[dict[str, Any]] = field(default_factory=list)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.entry.get(key, default)
@@ -114,6 +118,10 @@ def _text(path: Path) -> str | None:
         return None
 
 
+def _repairs(value: Any) -> list[dict[str, Any]]:
+    return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
+
+
 def _snapshot_steps(root: Path) -> dict[str, Any]:
     import yaml
 
@@ -141,6 +149,7 @@ def _items(root: Path, sid: str, total: int) -> list[Item]:
             )
             it.cached = bool(rec.get("cached"))
             it.usage = dict(rec.get("usage") or {})
+            it.repairs = _repairs(rec.get("repairs"))
         else:
             it.raw = _text(root / "steps" / sid / f"{i}.raw.txt")
             if it.raw is not None:
@@ -170,6 +179,7 @@ def load(run_dir: Path, declared: dict[str, Any] | None = None) -> RunData:
         record = _json(root / "steps" / f"{sid}.json")
         if record is not None:
             step.output, step.raw = record.get("output"), record.get("raw")
+            step.repairs = _repairs(record.get("repairs"))
         if step.raw is None:
             step.raw = _text(root / "steps" / f"{sid}.raw.txt")
         total = (entry.get("items") or {}).get("total")

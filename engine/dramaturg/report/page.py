@@ -21,6 +21,7 @@ from .. import __version__, figures
 from .colours import attr, colours
 from .dag import dag_svg, is_cached
 from .data import Item, RunData, Step
+from .repairs import repairs_html, summary
 from .timeline import timeline_svg
 
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -267,9 +268,12 @@ def _item(step: Step, it: Item, thumbs: _Thumbs) -> str:
     tokens = int(it.usage.get("total_tokens") or 0)
     if tokens and not it.cached:
         bits.append(f"{tokens:,} tokens")
+    if it.repairs:
+        bits.append(f"loop guard: {summary(it.repairs)}")
     if not it.image:
         bits.append(_preview(it.output))
     body = _block("Prompt", it.prompt, f"prompts/{step.id}/{it.index}.txt", "prompt")
+    body += repairs_html(it.repairs)
     if it.image:
         body += f'<div class="item-image">{thumbs.tag(it.image, f"{step.id} {it.index}")}</div>'
     elif it.output is not None:
@@ -311,6 +315,8 @@ def _step(step: Step, thumbs: _Thumbs) -> str:
         facts.append(f"{step.get('cached')} from the step cache")
     if step.get("resumed"):
         facts.append(f"{step.get('resumed')} kept by resume")
+    if step.get("repairs"):
+        facts.append(f"{step.get('repairs')} loop-guard repair(s)")
     if facts:
         parts.append(f'<p class="step-facts">{attr(" · ".join(facts))}</p>')
     error = step.get("error")
@@ -331,6 +337,7 @@ def _step(step: Step, thumbs: _Thumbs) -> str:
         parts.append("</div>")
     else:
         parts.append(_block("Prompt", step.prompt, f"prompts/{step.id}.txt", "prompt"))
+        parts.append(repairs_html(step.repairs))
         if step.kind == "image" and step.images:
             parts.append("".join(thumbs.tag(rel, cap) for rel, cap in step.images))
         elif step.output is not None:
