@@ -243,3 +243,28 @@ def test_importing_dramaturg_does_not_import_llama_cpp() -> None:
         env={"PYTHONPATH": src, "PATH": ""},
     )
     assert out.stdout.strip() == "False"
+
+
+@needs_model
+def test_a_resample_reuses_its_prompt_and_writes_what_a_fresh_call_writes() -> None:
+    """A second sample of the same prompt starts from the context's saved prompt (nothing is
+    decoded again) and gives exactly the text the same call gives in a fresh context."""
+    from dramaturg.providers.llama_engine import Sampling
+
+    messages = [{"role": "user", "content": "Name two birds of the sea, in one sentence."}]
+    sampling = Sampling(temperature=0.8, seed=2)
+    clear_model_cache()
+    try:
+        engine = model(extra={"n_parallel": 1}).loaded().engine
+        engine.generate(messages, Sampling(temperature=0.8, seed=1), max_tokens=24)
+        reused = engine.generate(messages, sampling, max_tokens=24)
+        assert engine.prompt_reuses == 1
+        clear_model_cache()
+        fresh_engine = model(extra={"n_parallel": 1}).loaded().engine
+        other = [{"role": "user", "content": "Something else entirely, please."}]
+        fresh_engine.generate(other, sampling, max_tokens=8)
+        fresh = fresh_engine.generate(messages, sampling, max_tokens=24)
+        assert fresh_engine.prompt_reuses == 0
+        assert reused.text == fresh.text and reused.completion_tokens == fresh.completion_tokens
+    finally:
+        clear_model_cache()
