@@ -148,7 +148,7 @@ def test_editing_the_characters_recomputes_plot_dialogue_and_portraits_not_the_t
     result, models = rerun(run_dir)
     steps = models.steps()
     assert "title" not in steps and "characters" not in steps
-    assert steps["plot"] == 1
+    assert steps["plot"] == len(result["plot"])  # one call per scene
     assert steps["dialogue"] == len(result["plot"])
     # one portrait per character: only the edited character's prompt changed
     portraits = [r.prompt for r in models.images.requests if r.prompt.startswith("Portrait")]

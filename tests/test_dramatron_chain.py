@@ -28,25 +28,26 @@ CHARACTERS = """Here are the characters:
 Example 2.
 Ida: Ida is a clockmaker from the example."""
 
-PLOT = """**Place:** INT. LIGHTHOUSE - NIGHT
+#: one answer per scene (the plot is written one scene per call); scene 3's first answer has
+#: no beat, so it is asked again
+PLOT = [
+    """**Place:** INT. LIGHTHOUSE - NIGHT
 **Plot element:** Exposition
-**Beat:** Wren seals a new storm in a jar and shelves it with the others.
-
-Place: harbour.
+**Beat:** Wren seals a new storm in a jar and shelves it with the others.""",
+    """Place: harbour.
 Plot element: Inciting Incident
-Beat: Orrin tells Wren that the lighthouse will close, and Wren refuses to leave.
-
-Place: Cliff Path
-Plot element: Conflict
-
-Place: lighthouse
-Plot element:   Climax
-Beat:    At night Squall breaks its jar and Wren must calm the storm.
-
-Place: EXT. CLIFF PATH - DAWN
+Beat: Orrin tells Wren that the lighthouse will close, and Wren refuses to leave.""",
+    "unused: scene 3 is scripted per attempt below",
+    """Place: EXT. CLIFF PATH - DAWN
 Plot element: Resolution
 Beat: Wren lets Squall go over the sea.
-**END**"""
+**END**""",
+]
+PLOT_3 = [
+    "Place: Cliff Path\nPlot element: Conflict\n",
+    "Place: lighthouse\nPlot element:   Climax\nBeat:    At night Squall breaks its jar and Wren"
+    " must calm the storm.",
+]
 
 PLACES = [
     "A white tower on a black rock, its lamp room lined with humming jars.",
@@ -80,6 +81,7 @@ def scripted() -> FakeChatModel:
             "title": "  The Storm Jar \n",
             "characters": CHARACTERS,
             "plot": PLOT,
+            "plot/2": PLOT_3,
             "places": PLACES,
             "dialogue": DIALOGUE,
             # scene 3 loops on its first attempt: the loop check makes the engine resample
@@ -91,7 +93,7 @@ def scripted() -> FakeChatModel:
 def run(tmp_path: Path, **inputs: Any) -> tuple[Any, FakeChatModel, FakeImageModel]:
     fake, images = scripted(), FakeImageModel()
     result = load_chain(CHAIN).run(
-        {"logline": LOGLINE, **inputs},
+        {"logline": LOGLINE, "num_scenes": 4, **inputs},
         models={"default": fake, "images": images},
         out=tmp_path,
         export=False,
@@ -172,7 +174,7 @@ def test_scripted_run_shapes_calls_context_and_loop_resample(tmp_path):
             "plot_element": "Inciting Incident",
             "beat": "Orrin tells Wren that the lighthouse will close, and Wren refuses to leave.",
         },
-        # the Cliff Path scene without a beat is dropped; "lighthouse" is the Lighthouse
+        # scene 3's first answer had no beat: it was asked again; "lighthouse" is the Lighthouse
         {
             "place": "Lighthouse",
             "plot_element": "Climax",
@@ -220,10 +222,13 @@ def test_scripted_run_shapes_calls_context_and_loop_resample(tmp_path):
     assert [c.seed for c in scene3] == [7, 8]  # the `seed` input reaches the models
     assert result.steps["dialogue"].attempts == n + 1
 
-    # N + P + 3 text calls (plus the one resample), and one image per character and place
-    text_calls = [c for c in fake.calls if c.step != "dialogue" or c.attempt == 0]
-    assert len(text_calls) == n + len(unique_places) + 3
-    assert len(fake.calls) == n + len(unique_places) + 3 + 1
+    # scene 3 of the plot was asked again too, with the next seed
+    assert [c.seed for c in fake.calls_for("plot") if c.item == 2] == [7, 8]
+
+    # 2N + P + 2 text calls (plus the two resamples), and one image per character and place
+    text_calls = [c for c in fake.calls if c.attempt == 0]
+    assert len(text_calls) == 2 * n + len(unique_places) + 2
+    assert len(fake.calls) == 2 * n + len(unique_places) + 2 + 2
     assert len(images.requests) == len(chars) + len(unique_places)
     assert {r.seed for r in images.requests} == {7}
     assert len(result["portraits"]) == 3 and len(result["illustrations"]) == 3
@@ -330,7 +335,7 @@ def test_few_shot_examples_per_structure(tmp_path, structure, has, lacks):
         assert text in prompt
     for text in lacks:
         assert text not in prompt
-    assert "Write 4 scenes" in prompt
+    assert "The story has 4 scenes:" in prompt
     # every level shows its example in Dramatron's text format
     assert "Title: The Last Hour **END**" in fake.calls_for("title")[0].prompt
     assert "Ida: Ida is" in fake.calls_for("characters")[0].prompt
@@ -349,23 +354,22 @@ def test_without_examples_no_example_text_reaches_the_model(tmp_path):
 
 def test_structure_steps_spread_over_num_scenes(tmp_path):
     _, fake, _ = run(tmp_path, num_scenes=3)
-    prompt = fake.calls_for("plot")[0].prompt
-    assert "in this order: Exposition, Dilemma, Denouement." in prompt
-    # the answer schema holds the model to exactly that plan, one scene per element
-    schema = fake.calls_for("plot")[0].parse["schema"]
-    scenes = schema["properties"]["scenes"]
-    assert [s["properties"]["plot_element"]["const"] for s in scenes["prefixItems"]] == [
-        "Exposition",
-        "Dilemma",
-        "Denouement",
+    calls = sorted((c for c in fake.calls_for("plot") if c.attempt == 0), key=lambda c: c.item)
+    assert "The story has 3 scenes: Exposition, Dilemma, Denouement." in calls[0].prompt
+    assert [c.prompt.splitlines()[-1] for c in calls] == [
+        "Write scene 1, the Exposition.",
+        "Write scene 2, the Dilemma.",
+        "Write scene 3, the Denouement.",
     ]
-    assert scenes["minItems"] == 3 and scenes["items"] is False
+    # each scene's answer schema holds the model to its element of that plan
+    consts = [c.parse["schema"]["properties"]["plot_element"]["const"] for c in calls]
+    assert consts == ["Exposition", "Dilemma", "Denouement"]
     # and each beat starts with a character's name
-    beat = scenes["prefixItems"][0]["properties"]["beat"]["pattern"]
+    beat = calls[0].parse["schema"]["properties"]["beat"]["pattern"]
     assert beat.startswith("^(Wren|Orrin|Squall) ")
     _, fake, _ = run(tmp_path / "b", num_scenes=6, structure="three_act")
     prompt = fake.calls_for("plot")[0].prompt
-    assert "order: Beginning, Beginning, Middle, Middle, Conclusion, Conclusion." in prompt
+    assert "6 scenes: Beginning, Beginning, Middle, Middle, Conclusion, Conclusion." in prompt
 
 
 def test_a_plot_without_any_complete_scene_fails_the_run_after_three_attempts(tmp_path):
@@ -378,7 +382,8 @@ def test_a_plot_without_any_complete_scene_fails_the_run_after_three_attempts(tm
     assert not result.ok
     assert result.steps["plot"].status == "failed"
     assert "no complete scene" in (result.steps["plot"].error or "")
-    assert len(fake.calls_for("plot")) == 3
+    calls = fake.calls_for("plot")
+    assert sorted(c.item for c in calls) == sorted([*range(6)] * 3)  # every scene, 3 times
     assert result.steps["dialogue"].status == "skipped"
 
 
@@ -436,3 +441,37 @@ def test_dialogue_schema_admits_only_the_scene_speakers(tmp_path):
         named = [c["name"] for c in result["characters"] if c["name"] in scene["beat"]]
         assert speakers == (named or [c["name"] for c in result["characters"]])
         assert items["maxItems"] == 6
+
+
+def test_a_scene_that_repeats_an_earlier_scene_or_copies_a_description_is_resampled(tmp_path):
+    """The chain's loop guard: scene 2 first says scene 1's line again, then reads Wren's
+    description out as speech; its third answer is kept. A beat copying the logline is
+    asked again too."""
+    fake = scripted()
+    description = "Wren is the keeper of the Gull Rock lighthouse, a widow who talks to the sea."
+    fake.responses["dialogue/1"] = [
+        "ORRIN\nAnother one for the shelf, then.\n\nWREN\nNo more storms tonight, Orrin.",
+        f"WREN\n{description}\n\nORRIN\nThe light closes on Friday.",
+        "ORRIN\nThe light closes on Friday.\n\nWREN\nThen I close with it.",
+    ]
+    fake.responses["dialogue/0"] = ["WREN\nAnother one for the shelf.\n\nSQUALL\nLet me out."]
+    fake.responses["plot/1"] = [
+        f"Place: Harbour\nPlot element: Inciting Incident\nBeat: Orrin learns that {LOGLINE}",
+        PLOT[1],
+    ]
+    result = load_chain(CHAIN).run(
+        {"logline": LOGLINE, "num_scenes": 4, "seed": 3},
+        models={"default": fake, "images": FakeImageModel()},
+        out=tmp_path,
+        export=False,
+    )
+    assert result.ok
+    scene2 = [c for c in fake.calls_for("dialogue") if c.item == 1]
+    assert [c.seed for c in scene2] == [3, 4, 5]
+    lines = [e.get("line") for e in result["dialogue"][1]]
+    assert lines == ["The light closes on Friday.", "Then I close with it."]
+    record = json.loads((result.run_dir / "steps" / "dialogue" / "1.json").read_text())
+    kinds = [r["findings"][0]["kind"] for r in record["repairs"]]
+    assert kinds == ["repeat_of_item", "copy"]
+    assert result["plot"][1]["beat"].startswith("Orrin tells Wren")
+    assert len([c for c in fake.calls_for("plot") if c.item == 1]) == 2

@@ -327,3 +327,11 @@ def scenes(
     return loops.drop_repeats(
         out, lambda s: str(s["beat"]), [loops.paragraph_key(s["beat"]) for s in out]
     )
+
+
+def scene(
+    text: str, options: Mapping[str, Any] | None = None, *, attempt: int = 0, attempts: int = 1
+) -> Record:
+    """One scene ``{"place", "plot_element", "beat"}``: the first complete one of the answer
+    (a chain that writes its plot one scene per call, with ``for_each``)."""
+    return scenes(text, options, attempt=attempt, attempts=attempts)[0]

@@ -1,9 +1,8 @@
 """Parsers of the Dramatron chain (``chains/dramatron.yaml``): model text in, screenplay data out.
 
 Registered as the entry points ``dramatron.title``, ``dramatron.characters``,
-``dramatron.scenes``, ``dramatron.place`` and ``dramatron.dialogue`` (``parse: dramatron.scenes``
-in a chain). Each accepts both answers a
-model may give:
+``dramatron.scene``, ``dramatron.scenes``, ``dramatron.place`` and ``dramatron.dialogue``
+(``parse: dramatron.scenes`` in a chain). Each accepts both answers a model may give:
 
 * **JSON**, as the embedded model writes when its output is constrained by a JSON schema (a
   list, or an object holding the list; code fences, surrounding prose, control characters in
@@ -15,6 +14,7 @@ model may give:
 Shapes (what the ``screenplay`` exporter reads):
 
 * ``characters`` -> ``[{"name", "description"}]``, descriptions starting with the name;
+* ``scene`` -> one ``{"place", "plot_element", "beat"}`` (a plot written one scene per call);
 * ``scenes`` -> ``[{"place", "plot_element", "beat"}]``, complete triples only, places normalised
   (no ``INT.``/``EXT.``, no time of day, no trailing punctuation, one spelling per place);
 * ``dialogue`` -> elements ``{"type": "dialogue", "character", "parenthetical", "line"}``,
@@ -33,7 +33,14 @@ Pure functions, no I/O. Options (``parse: {type: custom, name: ..., options: {..
 from __future__ import annotations
 
 from .parse_dialogue import dialogue
-from .parse_outline import characters, clean_name, describe_with_name, normalise_place, scenes
+from .parse_outline import (
+    characters,
+    clean_name,
+    describe_with_name,
+    normalise_place,
+    scene,
+    scenes,
+)
 from .parse_short import place, title
 from .parse_text import smart_title
 
@@ -44,6 +51,7 @@ __all__ = [
     "dialogue",
     "normalise_place",
     "place",
+    "scene",
     "scenes",
     "smart_title",
     "title",
