@@ -13,19 +13,33 @@ and peak memory are its own:
 Prints per repeat and median: output tokens, seconds, tokens/s; then load time, peak RSS, and the
 engine/direct tokens-per-second ratio.
 
+``--job`` then runs the main job as a user does (``dramaturg run chains/dramatron.yaml --set
+logline=...``, the step cache off) with the model's default contexts and with one context, and
+prints each one's generated tokens per second of wall (start of the command to its end, exports
+included) beside ``direct``'s, its peak RSS, and whether both wrote the same screenplay.
+
     .venv/bin/python benchmarks/local_model.py [--tokens 128] [--repeat 3] [--extra-bufts]
+        [--job] [--logline "..."]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
+import os
 import resource
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGLINE = "A lighthouse keeper who bottles storms must free the last one before it drowns her town."
 
 SYSTEM = "You are a screenwriter."
 PROMPT = (
@@ -97,12 +111,50 @@ def engine(tokens: int, repeat: int, threads: int, extra: bool, q: Any) -> None:
     q.put({"load": load, "runs": runs, "rss": _rss_mb()})
 
 
+def job(logline: str, parallel: int | None) -> dict[str, Any]:
+    """The main job through the CLI in a fresh process: tokens, wall seconds, peak RSS."""
+    folder = Path(tempfile.mkdtemp(prefix="dramaturg-job-"))
+    shutil.copytree(ROOT / "prompts", folder / "prompts")
+    (folder / "chains").mkdir()
+    text = (ROOT / "chains" / "dramatron.yaml").read_text()
+    if parallel is not None:  # the same chain with the embedded model held to `parallel`
+        import yaml
+
+        data = yaml.safe_load(text)
+        data["models"]["default"].setdefault("extra", {})["n_parallel"] = parallel
+        text = yaml.safe_dump(data, sort_keys=False)
+    (folder / "chains" / "dramatron.yaml").write_text(text)
+    cmd = [sys.executable, "-m", "dramaturg", "run", "chains/dramatron.yaml", "--no-cache", "-q"]
+    cmd += ["--set", f"logline={logline}", "--out", str(folder / "out")]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"the main job failed (exit {proc.returncode}):\n{err}")
+    (run_dir,) = (folder / "out").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    steps = manifest["steps"]
+    return {
+        "tokens": int(manifest["usage"]["output_tokens"]),
+        "wall": wall,
+        "rss": usage.ru_maxrss / 1024,
+        "calls": int(manifest["usage"].get("calls", 0)),
+        "scenes": int(steps["plot"].get("length") or 0),
+        "screenplay": (run_dir / "screenplay.fountain").read_bytes(),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="0: the provider's default")
     ap.add_argument("--extra-bufts", action="store_true", help="ggml's AMX/repack buffers on")
+    ap.add_argument("--job", action="store_true", help="also time the main job (CLI)")
+    ap.add_argument("--logline", default=LOGLINE)
     args = ap.parse_args()
     from dramaturg.providers.local import default_threads
 
@@ -138,6 +190,28 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name}: load {r['load']:.2f} s, peak RSS {r['rss']:.0f} MiB")
     print(f"engine / direct tokens/s: {med['engine'] / med['direct']:.2f}")
+    if not args.job:
+        return
+    from dramaturg.providers.local_cpu import default_parallel
+
+    print("\nthe main job (dramaturg run chains/dramatron.yaml, step cache off), whole command:")
+    print(
+        f"{'contexts':<10}{'tokens':>8}{'calls':>7}{'scenes':>8}{'seconds':>9}{'tok/s':>8}"
+        f"{'x direct':>10}{'peak RSS':>10}"
+    )
+    jobs = {}
+    for parallel in (None, 1):
+        r = jobs[parallel] = job(args.logline, parallel)
+        rate = r["tokens"] / r["wall"]
+        label = f"{default_parallel()} (default)" if parallel is None else str(parallel)
+        print(
+            f"{label:<10}{r['tokens']:>8}{r['calls']:>7}{r['scenes']:>8}{r['wall']:>9.1f}"
+            f"{rate:>8.1f}{rate / med['direct']:>10.2f}{r['rss']:>8.0f} MiB"
+        )
+    same = jobs[None]["screenplay"] == jobs[1]["screenplay"]
+    print(
+        f"the same screenplay with 1 and {default_parallel()} contexts: {'yes' if same else 'NO'}"
+    )
 
 
 if __name__ == "__main__":
