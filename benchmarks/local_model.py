@@ -8,7 +8,9 @@ and peak memory are its own:
   buffer types off as the engine loads it (``--extra-bufts`` turns them on in both modes: ggml's
   AMX kernels, which crash on some AMX CPUs);
 - ``engine``: a one-step chain run with ``load_chain(...).run(...)`` on the ``local`` provider
-  (template rendering, LangChain adapter, executor, run folder written to a temp dir).
+  (template rendering, LangChain adapter, executor, run folder written to a temp dir);
+- ``schema``: the same, its answer held to a JSON schema of the Dramatron dialogue's shape (a
+  llama.cpp grammar): what constrained decoding costs.
 
 Prints per repeat and median: output tokens, seconds, tokens/s; then load time, peak RSS, and the
 engine/direct tokens-per-second ratio.
@@ -81,18 +83,51 @@ def direct(tokens: int, repeat: int, threads: int, extra: bool, q: Any) -> None:
     q.put({"load": load, "runs": runs, "rss": _rss_mb()})
 
 
-def engine(tokens: int, repeat: int, threads: int, extra: bool, q: Any) -> None:
+#: the shape of the Dramatron chain's dialogue answers: what a JSON-constrained call decodes
+SCHEMA = json.dumps(
+    {
+        "type": "object",
+        "required": ["scene"],
+        "properties": {
+            "scene": {
+                "type": "array",
+                "minItems": 4,
+                "maxItems": 6,
+                "items": {
+                    "type": "object",
+                    "required": ["character", "line"],
+                    "properties": {
+                        "character": {"enum": ["Mara", "Tom"]},
+                        "line": {"type": "string", "pattern": '^[A-Z][^{}\\[\\]"\\n]{1,150}$'},
+                    },
+                },
+            }
+        },
+    }
+)
+
+
+def engine_schema(tokens: int, repeat: int, threads: int, extra: bool, q: Any) -> None:
+    engine(tokens, repeat, threads, extra, q, schema=True)
+
+
+def engine(
+    tokens: int, repeat: int, threads: int, extra: bool, q: Any, schema: bool = False
+) -> None:
     from dramaturg import load_chain
     from dramaturg.providers.local import load_model
 
     folder = Path(tempfile.mkdtemp())
     chain = folder / "bench.yaml"
+    parse = f", parse: {{type: json, schema: {SCHEMA}}}" if schema else ""
+    if schema:  # room for a whole answer (4-6 lines), so that one call parses
+        tokens *= 3
     chain.write_text(
         "name: bench\n"
         f"models:\n  default: {{provider: local, temperature: 0, seed: 7, max_tokens: {tokens},"
         f" extra: {{n_threads: {threads}, use_extra_bufts: {str(extra).lower()}}}}}\n"
         "steps:\n"
-        f"  scene: {{system: {SYSTEM!r}, prompt: {{text: {PROMPT!r}}}}}\n"
+        f"  scene: {{system: {SYSTEM!r}, prompt: {{text: {PROMPT!r}}}{parse}}}\n"
     )
     loaded = load_chain(chain)
     from dramaturg.providers.local import bundled_model_path
@@ -161,7 +196,7 @@ def main() -> None:
     threads = args.threads or default_threads()
     ctx = mp.get_context("spawn")
     results = {}
-    for name, fn in (("direct", direct), ("engine", engine)):
+    for name, fn in (("direct", direct), ("engine", engine), ("schema", engine_schema)):
         q = ctx.Queue()
         p = ctx.Process(target=fn, args=(args.tokens, args.repeat, threads, args.extra_bufts, q))
         p.start()
@@ -190,6 +225,7 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name}: load {r['load']:.2f} s, peak RSS {r['rss']:.0f} MiB")
     print(f"engine / direct tokens/s: {med['engine'] / med['direct']:.2f}")
+    print(f"schema / direct tokens/s: {med['schema'] / med['direct']:.2f} (JSON-constrained)")
     if not args.job:
         return
     from dramaturg.providers.local_cpu import default_parallel
