@@ -123,9 +123,7 @@ def answers_for_fan() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("concurrency", [1, 8])
-def test_an_item_may_not_repeat_an_earlier_item_at_any_concurrency(
-    project, tmp_path, concurrency
-):
+def test_an_item_may_not_repeat_an_earlier_item_at_any_concurrency(project, tmp_path, concurrency):
     fake = FakeChatModel(responses=answers_for_fan(), latency=0.01)
     result = run(project(FAN), tmp_path / str(concurrency), fake, concurrency=concurrency)
     assert result.ok

@@ -45,7 +45,7 @@ def sources_digest(sources: Iterable[str]) -> str:
     """sha256 over template sources, in order (each length-prefixed, so borders count)."""
     h = hashlib.sha256()
     for text in sources:
-        data = text.encode("utf-8")
+        data = text.encode("utf-8", "surrogatepass")
         h.update(f"{len(data)}:".encode())
         h.update(data)
     return h.hexdigest()
@@ -80,11 +80,13 @@ _FIELDS = fields(CallIdentity)
 
 def model_digest(model: dict[str, Any]) -> str:
     """sha256 of a model's description (provider, model, options), secrets masked first."""
-    return hashlib.sha256(canonical_json(without_secrets(model)).encode("utf-8")).hexdigest()
+    return hashlib.sha256(
+        canonical_json(without_secrets(model)).encode("utf-8", "surrogatepass")
+    ).hexdigest()
 
 
 def call_key(identity: CallIdentity) -> str:
     """The cache key of a call: 64 hex digits."""
     # a shallow copy (asdict's deep copy cost more than the hash): the JSON is the same
     payload = {"version": KEY_VERSION, **{f.name: getattr(identity, f.name) for f in _FIELDS}}
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(payload).encode("utf-8", "surrogatepass")).hexdigest()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from .answers import clean_text
 from .errors import ModelError
 from .models import CallPolicy
 from .providers.retry import http_error
+from .secrets import scrub
 
 
 class RateLimiter:
@@ -54,13 +55,11 @@ class Limiter:
             yield
 
 
-#: control characters no answer needs (all but tab, newline and carriage return; DEL; C1)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
 def text_of(content: Any) -> str:
-    """A model's answer as text, without control characters: terminal escape sequences, NULs
-    and bells would otherwise reach the parsers, the run's files, exports and terminals."""
+    """A model's answer as text, without control characters (terminal escape sequences, NULs
+    and bells would otherwise reach the parsers, the run's files, exports and terminals), lone
+    surrogates replaced, and known credentials masked: an answer that echoes an API key must
+    not store it in the run folder, the call log or the step cache."""
     if isinstance(content, str):
         text = content
     elif isinstance(content, list):
@@ -71,7 +70,7 @@ def text_of(content: Any) -> str:
         )
     else:
         text = str(content)
-    return _CONTROL.sub("", text)
+    return scrub(clean_text(text))
 
 
 def classify(

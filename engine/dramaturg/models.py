@@ -213,7 +213,9 @@ class ModelSet:
         if name in self.objects:
             if name not in self._object_digests:
                 described = canonical_json(without_secrets(object_identity(self.objects[name])))
-                self._object_digests[name] = hashlib.sha256(described.encode()).hexdigest()
+                self._object_digests[name] = hashlib.sha256(
+                    described.encode("utf-8", "surrogatepass")
+                ).hexdigest()
             cls = type(self.objects[name])
             return {
                 "object": f"{cls.__module__}.{cls.__qualname__}",

@@ -8,12 +8,15 @@ fit. Register your own with :func:`register_parser` (or an entry point in the gr
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import re
 from collections.abc import Callable
 from typing import Any
 
+from . import patterns
+from .answers import clean_value
 from .errors import ParseError
 from .plugins import Plugins
 from .spec import (
@@ -62,7 +65,9 @@ def parse(
     attempts: int = 1,
     schema: dict[str, Any] | None = None,
 ) -> Any:
-    """Parse ``text`` according to ``spec``.
+    """Parse ``text`` according to ``spec``, then make the value safe to keep
+    (:func:`dramaturg.answers.clean_value`: no control characters, no lone surrogates, no
+    nesting deeper than chain files allow).
 
     ``schema`` is the step's schema as rendered for this call, when it is a template.
 
@@ -70,6 +75,18 @@ def parse(
     (0-based try number and the step's total), e.g. to be strict on early tries and lenient on
     the last one.
     """
+    value = _parse(spec, text, attempt=attempt, attempts=attempts, schema=schema)
+    return clean_value(value)
+
+
+def _parse(
+    spec: ParseSpec,
+    text: str,
+    *,
+    attempt: int = 0,
+    attempts: int = 1,
+    schema: dict[str, Any] | None = None,
+) -> Any:
     if isinstance(spec, (TextParse, LinesParse)) and not text.strip():
         raise ParseError("the answer is empty", hint="check the prompt and the model's max_tokens")
     if isinstance(spec, TextParse):
@@ -124,7 +141,7 @@ def parse_json(text: str, schema: dict[str, Any] | None = None) -> Any:
     last: Exception | None = None
     for cand in _json_candidates(text):
         try:
-            value = json.loads(cand)
+            value = clean_value(json.loads(cand))  # the schema checks what will be kept
         except json.JSONDecodeError as exc:
             last = exc
             continue
@@ -135,7 +152,9 @@ def parse_json(text: str, schema: dict[str, Any] | None = None) -> Any:
             import jsonschema
 
             try:
-                jsonschema.validate(value, schema)
+                jsonschema.validate(value, schema, cls=_validator())
+            except ParseError:  # a pattern that took too long
+                raise
             except jsonschema.ValidationError as exc:
                 where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
                 raise ParseError(
@@ -179,14 +198,36 @@ def schema_problem(schema: Any) -> str | None:
     return None
 
 
+@functools.cache
+def _validator() -> Any:
+    """JSON Schema 2020-12, its ``pattern`` and ``patternProperties`` run with a time bound."""
+    import jsonschema
+    from jsonschema import validators
+
+    def pattern(validator: Any, pat: str, instance: Any, schema: Any) -> Any:
+        if validator.is_type(instance, "string") and not patterns.search(pat, instance):
+            yield jsonschema.ValidationError(f"{instance!r} does not match {pat!r}")
+
+    def pattern_properties(validator: Any, props: Any, instance: Any, schema: Any) -> Any:
+        if not validator.is_type(instance, "object"):
+            return
+        for pat, subschema in props.items():
+            for key, value in instance.items():
+                if patterns.search(pat, key):
+                    yield from validator.descend(value, subschema, path=key, schema_path=pat)
+
+    extend: Any = validators.extend  # untyped in jsonschema's stubs
+    return extend(
+        jsonschema.Draft202012Validator,
+        {"pattern": pattern, "patternProperties": pattern_properties},
+    )
+
+
 def parse_regex(text: str, spec: RegexParse) -> Any:
-    flags = 0
-    for name in spec.flags:
-        flags |= getattr(re, name)
-    pattern = re.compile(spec.pattern, flags)
+    flags = tuple(spec.flags)
     if spec.multiple:
-        return [m.groupdict() for m in pattern.finditer(text)]
-    m = pattern.search(text)
+        return [m.groupdict() for m in patterns.finditer(spec.pattern, text, flags)]
+    m = patterns.search(spec.pattern, text, flags)
     if m is None:
         raise ParseError(f"output does not match the pattern {spec.pattern!r}")
     return m.groupdict()

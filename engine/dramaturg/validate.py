@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import regex
 from pydantic import ValidationError
 
 from . import graph as graphs
+from . import patterns
 from .errors import ChainError, Location
 from .fanout import constant_fan_out_problem, output_shape
 from .parsers import custom_parsers, schema_problem
@@ -457,8 +459,8 @@ def _check_parse(ctx: Ctx, step: StepSpec, base: tuple[Any, ...]) -> None:
         ctx.add(path, "image steps do not parse output", hint="remove 'parse'")
     if isinstance(p, RegexParse):
         try:
-            compiled = re.compile(p.pattern)
-        except re.error as exc:
+            compiled = patterns.compiled(p.pattern, tuple(p.flags))
+        except (regex.error, ValueError, OverflowError, RecursionError) as exc:
             ctx.add((*path, "pattern"), f"invalid regular expression: {exc}", value=True)
         else:
             if not compiled.groupindex:
