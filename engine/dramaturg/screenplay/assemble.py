@@ -8,6 +8,8 @@ elements), and the optional images ``portraits`` (per character) and ``illustrat
 unique place or per scene). ``title``, ``plot`` and ``dialogue`` are required; the others may be
 missing or failed.
 
+Every text goes through :mod:`.text` (one clean line, nothing an export could misread).
+
 Each scene holds, in order: its place's description the first time the place appears, the
 description of each character appearing for the first time (speaking, or named in the beat),
 then the dialogue.
@@ -38,23 +40,12 @@ from .model import (
 )
 from .options import Options
 from .sluglines import split_setting
+from .text import clean, name, paragraphs, place
+from .text import cue as clean_cue
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
+__all__ = ["assemble", "clean", "paragraphs"]
+
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019"}
-
-
-def clean(value: Any) -> str:
-    """One line of printable text: control characters out, whitespace runs made one space."""
-    if value is None:
-        return ""
-    text = str(value).encode("utf-8", "replace").decode("utf-8")
-    return " ".join(_CONTROL.sub("", text).split())
-
-
-def paragraphs(value: Any) -> list[str]:
-    """Paragraphs of a text (split at blank lines), each made one line."""
-    raw = "" if value is None else str(value)
-    return [p for p in (clean(block) for block in re.split(r"\n\s*\n", raw)) if p]
 
 
 def assemble(
@@ -79,9 +70,9 @@ def assemble(
     seen_places: dict[str, int] = {}
     met: set[int] = set()
     for i, (beat, elements) in enumerate(zip(plot, dialogue, strict=True)):
-        setting, place = split_setting(beat["place"])
-        scene = Scene(i + 1, place, setting, beat["plot_element"], beat["beat"])
-        key = beat["place"].lower()  # as Jinja's `unique` (case-insensitive, first kept)
+        setting, where = split_setting(beat["place"])
+        scene = Scene(i + 1, where, setting, beat["plot_element"], beat["beat"])
+        key = beat["raw_place"].lower()  # as Jinja's `unique` (case-insensitive, first kept)
         first_time = key not in seen_places
         if first_time:
             seen_places[key] = len(seen_places)
@@ -104,9 +95,9 @@ def assemble(
 
     page = TitlePage(
         title=title,
-        authors=["Dramaturg", opts.author] if opts.author else ["Dramaturg"],
+        authors=["Dramaturg", clean(opts.author)] if clean(opts.author) else ["Dramaturg"],
         logline=clean(out.inputs().get(opts.logline, "")),
-        draft_date=opts.draft_date or _run_date(result),
+        draft_date=clean(opts.draft_date) or _run_date(result),
     )
     return Screenplay(page, characters, scenes)
 
@@ -188,9 +179,9 @@ def _characters(out: _Outputs) -> list[Character]:
         raise out.bad("characters", "", f"expected a list, got {type(value).__name__}")
     characters = []
     for i, item in enumerate(value):
-        if not isinstance(item, dict) or not clean(item.get("name")):
+        if not isinstance(item, dict) or not name(item.get("name")):
             raise out.bad("characters", f" [{i}]", "each character needs a 'name'")
-        characters.append(Character(clean(item["name"]), clean(item.get("description"))))
+        characters.append(Character(name(item["name"]), clean(item.get("description"))))
     return characters
 
 
@@ -200,13 +191,14 @@ def _plot(out: _Outputs) -> list[dict[str, str]]:
         raise out.bad("plot", "", "expected a non-empty list of scenes")
     scenes = []
     for i, item in enumerate(value):
-        if not isinstance(item, dict) or not clean(item.get("place")):
+        if not isinstance(item, dict) or not place(item.get("place")):
             raise out.bad("plot", f" [{i}]", "each scene needs a 'place'")
         if not isinstance(item["place"], str):
             raise out.bad("plot", f" [{i}]", "'place' must be text")
         scenes.append(
             {
-                "place": item["place"],
+                "place": place(item["place"]),
+                "raw_place": item["place"],
                 "plot_element": clean(item.get("plot_element")),
                 "beat": clean(item.get("beat")),
             }
@@ -262,35 +254,37 @@ def _element(out: _Outputs, cast: Cast, scene: int, index: int, item: Any) -> li
         raise out.bad(
             "dialogue", where, f"unknown element type {kind!r} (dialogue, action or transition)"
         )
-    cue = re.sub(r"[\s:^]+$", "", clean(item.get("character"))).upper()
-    if not cue:
-        raise out.bad("dialogue", where, "a dialogue element needs a 'character'")
-    blocks = _speech(item.get("parenthetical"), item.get("line"))
-    if not blocks:
+    dialogue = Dialogue(clean_cue(item.get("character")))
+    if not any(ch.isalpha() for ch in dialogue.name):  # as Fountain wants of a name
+        raise out.bad(
+            "dialogue", where, "a dialogue element needs a 'character' (a name with a letter)"
+        )
+    dialogue.blocks = _speech(item.get("parenthetical"), item.get("line"))
+    if not dialogue.blocks:
         return []
-    dialogue = Dialogue(cue, blocks)
     dialogue.character = cast.match_cue(dialogue.name)
     return [dialogue]
 
 
 def _speech(parenthetical: Any, line: Any) -> list[Speech]:
     """Blocks under a cue: the parenthetical, then the line, with a parenthetical that opens the
-    line (``(quietly) Go.``) made a block of its own."""
-    blocks = []
+    line (``(quietly) Go.``) made a block of its own. Parentheticals in a row are one block
+    (``(quietly) (beat)``), and an empty one ``()`` is dropped."""
+    parens = []
     paren = clean(parenthetical)
     if paren:
-        blocks.append(Speech(_wrap(paren), parenthetical=True))
+        parens.append(_wrap(paren))
     text = clean(line)
     while text.startswith("("):  # a line opening in parentheses reads as a parenthetical
         end = _closing(text)
         if end is None:  # never closed: not a parenthetical
             text = text[1:].lstrip()
             continue
-        blocks.append(Speech(text[: end + 1], parenthetical=True))
+        parens.append(text[: end + 1])
         text = text[end + 1 :].lstrip()
-    if text:
-        blocks.append(Speech(text))
-    return blocks
+    said = [p for p in parens if clean(p[1:-1])]
+    blocks = [Speech(" ".join(said), parenthetical=True)] if said else []
+    return [*blocks, Speech(text)] if text else blocks
 
 
 def _closing(text: str) -> int | None:
