@@ -92,3 +92,15 @@ def test_html_without_images(tmp_path):
     page = render_html(assemble(loaded(tmp_path, images=False)))
     assert "<img" not in page and "data:image" not in page
     assert 'class="label"' in page  # scene labels stand in the art column
+
+
+def test_paragraphs_take_their_direction_from_their_text():
+    sp = assemble(
+        in_memory(
+            dialogue=[[{"character": "MARA", "line": "שלום עליכם"}, "بيت الفانوس"], [], [], []]
+        )
+    )
+    c = collect(render_html(sp))
+    directed = {a.get("class"): a.get("dir") for _, a in c.tags if a.get("class")}
+    assert directed["line"] == "auto" and directed["action action"] == "auto"
+    assert directed["cue"] is None  # a cue keeps its place in the column

@@ -4,7 +4,9 @@ A title page (with the first illustration as a cover), a cast page with the port
 of scenes, then the script with each scene's illustration beside it (above it on narrow screens
 and in print). Images and the Courier Prime font are inlined as data URIs and the CSS is inline:
 the page loads nothing from the network, and a Content-Security-Policy forbids it to. Every
-piece of text from the run is escaped.
+piece of text from the run is escaped. Action, speech, descriptions, the title and the logline
+take their direction from their text (``dir="auto"``): a right-to-left paragraph reads right to
+left, flush right in its column, as in the PDFs; the browser's fonts print every script.
 """
 
 from __future__ import annotations
@@ -75,12 +77,12 @@ def _title_page(sp: Screenplay, images: _Images) -> str:
         parts.append(f'<div class="hero">{hero}</div>')
     parts += [
         '<div class="centre">',
-        f"<h1>{esc(page.title)}</h1>",
+        f'<h1 dir="auto">{esc(page.title)}</h1>',
         f'<p class="credit">{esc(page.credit)}</p>',
         f'<p class="authors">{esc(" and ".join(page.authors))}</p>',
     ]
     if page.logline:
-        parts.append(f'<p class="logline">{esc(page.logline)}</p>')
+        parts.append(f'<p class="logline" dir="auto">{esc(page.logline)}</p>')
     parts.append("</div>")
     if page.draft_date:
         parts.append(f'<p class="draft-date">{esc(page.draft_date)}</p>')
@@ -93,7 +95,7 @@ def _cast_member(c: Character, images: _Images) -> str:
     cls = "" if portrait else ' class="no-portrait"'
     return (
         f"<li{cls}>{portrait}<div><h3>{esc(c.name.upper())}</h3>"
-        f"<p>{esc(c.description)}</p></div></li>"
+        f'<p dir="auto">{esc(c.description)}</p></div></li>'
     )
 
 
@@ -120,12 +122,13 @@ def _element(e: Element, images: _Images) -> str:
         portrait = ""
         if e.role == "character" and e.character is not None:
             portrait = images.tag(e.character.portrait, f"Portrait of {e.character.name}")
-        return f'<p class="action {e.role}">{portrait}{esc(e.text)}</p>'
+        return f'<p class="action {e.role}" dir="auto">{portrait}{esc(e.text)}</p>'
     if isinstance(e, Transition):
         return f'<p class="transition">{esc(e.text)}</p>'
     assert isinstance(e, Dialogue)
     blocks = "".join(
-        f'<p class="{"paren" if b.parenthetical else "line"}">{esc(b.text)}</p>' for b in e.blocks
+        f'<p class="{"paren" if b.parenthetical else "line"}" dir="auto">{esc(b.text)}</p>'
+        for b in e.blocks
     )
     return f'<div class="dialogue"><p class="cue">{esc(e.cue)}</p>{blocks}</div>'
 

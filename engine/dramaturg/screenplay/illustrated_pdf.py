@@ -3,7 +3,7 @@
 A cover page (the first illustration, the title, the credit and the logline), a cast page with
 the portraits and descriptions, then the script in the screenplay layout of :mod:`.pdf` with
 each scene's illustration under its heading. Page numbers at the top right, the title in the
-footer of script pages.
+footer of script pages. Text in any script prints, as in :mod:`.pdf` (:mod:`.layout`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import importlib
 import io
 from typing import Any
 
+from . import layout
 from .model import Character, Image, Scene, Screenplay
-from .pdf import element_flowables, heading_flowables, platypus, rich, settings, styles
+from .pdf import element_flowables, heading_flowables, platypus, settings, styles
 
 utils: Any = importlib.import_module("reportlab.lib.utils")
 TA_CENTER = 1  # reportlab.lib.enums.TA_CENTER
@@ -89,8 +90,9 @@ def _picture(image: Image | None, max_w: float, max_h: float) -> Any:
     return platypus.Image(str(image.path), width=w * scale, height=h * scale)
 
 
-def _para(text: str, style: Any) -> Any:
-    return platypus.Paragraph(rich(text).to_html(), style)
+def _para(text: str, style: Any, width: float) -> Any:
+    """A paragraph of any script, ``width`` points wide."""
+    return layout.paragraph(text, style, width)
 
 
 def _cover(sp: Screenplay, st: dict[str, Any], width: float) -> list[Any]:
@@ -104,25 +106,26 @@ def _cover(sp: Screenplay, st: dict[str, Any], width: float) -> list[Any]:
     else:
         story.append(platypus.Spacer(1, 2.2 * INCH))
     story += [
-        _para(page.title.upper(), st["title"]),
+        _para(page.title.upper(), st["title"], width),
         platypus.Spacer(1, 22),
-        _para(page.credit, st["centre"]),
+        _para(page.credit, st["centre"], width),
         platypus.Spacer(1, 8),
-        _para(" and ".join(page.authors), st["centre"]),
+        _para(" and ".join(page.authors), st["centre"], width),
     ]
     if page.logline:
-        story += [platypus.Spacer(1, 28), _para(page.logline, st["logline"])]
+        story += [platypus.Spacer(1, 28), _para(page.logline, st["logline"], width)]
     if page.draft_date:
-        story += [platypus.Spacer(1, 36), _para(page.draft_date, st["centre"])]
+        story += [platypus.Spacer(1, 36), _para(page.draft_date, st["centre"], width)]
     return story
 
 
 def _cast_row(c: Character, st: dict[str, Any], width: float) -> Any:
 
-    text = [_para(c.name.upper(), st["name"]), _para(c.description, st["desc"])]
+    text_w = width - PORTRAIT - 0.25 * INCH
+    text = [_para(c.name.upper(), st["name"], text_w), _para(c.description, st["desc"], text_w)]
     art = _picture(c.portrait, PORTRAIT, PORTRAIT)
     row = [[art or platypus.Spacer(PORTRAIT, 1), text]]
-    table = platypus.Table(row, colWidths=[PORTRAIT + 0.25 * INCH, width - PORTRAIT - 0.25 * INCH])
+    table = platypus.Table(row, colWidths=[PORTRAIT + 0.25 * INCH, text_w])
     table.setStyle(
         platypus.TableStyle(
             [
@@ -138,19 +141,20 @@ def _cast_row(c: Character, st: dict[str, Any], width: float) -> Any:
 def _cast(sp: Screenplay, st: dict[str, Any], width: float) -> list[Any]:
     story: list[Any] = [platypus.Spacer(1, 0.2 * INCH)]
     if sp.characters:
-        story.append(_para("CAST", st["section"]))
+        story.append(_para("CAST", st["section"], width))
         story += [_cast_row(c, st, width) for c in sp.characters]
         story.append(platypus.Spacer(1, 0.2 * INCH))
-    story.append(_para("SCENES", st["section"]))
+    story.append(_para("SCENES", st["section"], width))
+    widths = [0.4 * INCH, width - 2.4 * INCH, 2.0 * INCH]
     rows = [
         [
-            _para(str(s.number), st["desc"]),
-            _para(s.heading, st["desc"]),
-            _para(s.plot_element, st["beat"]),
+            _para(str(s.number), st["desc"], widths[0]),
+            _para(s.heading, st["desc"], widths[1]),
+            _para(s.plot_element, st["beat"], widths[2]),
         ]
         for s in sp.scenes
     ]
-    table = platypus.Table(rows, colWidths=[0.4 * INCH, width - 2.4 * INCH, 2.0 * INCH])
+    table = platypus.Table(rows, colWidths=widths)
     table.setStyle(platypus.TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), *_NO_PADDING]))
     return [*story, table]
 
@@ -163,7 +167,7 @@ def _scene(scene: Scene, s: Any, st: dict[str, Any], scene_numbers: bool) -> lis
         caption = f"Scene {scene.number}"
         if scene.plot_element:
             caption += f" \u00b7 {scene.plot_element}"
-        story = [platypus.KeepTogether([*story, art, _para(caption, st["caption"])])]
+        story = [platypus.KeepTogether([*story, art, _para(caption, st["caption"], s.frame_width)])]
     for element in scene.elements:
         story += element_flowables(element, s)
     return story
@@ -188,9 +192,10 @@ def render_illustrated_pdf(sp: Screenplay, *, scene_numbers: bool = True) -> byt
         n = doc.page - first_script_page[0] + 1
         if n >= 2:
             canvas.drawRightString(s.left_margin + s.frame_width, s.page_height - 42, f"{n}.")
-        canvas.setFont(family, 8)
         canvas.setFillColor("#777777")
-        canvas.drawCentredString(s.page_width / 2, 0.5 * INCH, sp.title.upper())
+        footer = sp.title.upper()
+        x = (s.page_width - layout.width(footer, family, 8)) / 2
+        layout.draw(canvas, x, 0.5 * INCH, footer, family, 8)
         canvas.restoreState()
 
     def start_script(canvas: Any, doc: Any) -> None:
