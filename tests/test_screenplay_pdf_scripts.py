@@ -19,7 +19,7 @@ from dramaturg.screenplay import fonts, layout
 from dramaturg.screenplay.assemble import assemble
 from dramaturg.screenplay.illustrated_pdf import render_illustrated_pdf
 from dramaturg.screenplay.pdf import render_pdf
-from screenplay_corpus import do, plot, say
+from screenplay_corpus import CASES, do, plot, say
 from test_screenplay_assemble import in_memory
 
 #: one sample of each script the docs say prints
@@ -208,3 +208,13 @@ def test_a_character_no_font_has_prints_as_a_box():
         ("dramaturg-NotoEmoji-Regular", "\U0001f44d\u200d\U0001f3fd"),
         ("Courier Prime", " a"),
     ]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_both_pdfs_print_every_class_of_text(case):
+    sp = assemble(in_memory(**CASES[case]))
+    for render in (render_pdf, render_illustrated_pdf):
+        text = _text(render(sp))
+        assert fonts.MISSING not in text, render  # every character of the corpus has a font
+        for scene in sp.scenes:  # markup prints as text: <b>, **, [[ and the rest
+            assert scene.heading.split()[-1] in text.replace("\n", " "), (render, scene.heading)
