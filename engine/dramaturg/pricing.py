@@ -16,6 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .safeio import read_bytes
+from .source import MAX_BYTES
+
 ENV_VAR = "DRAMATURG_PRICES"
 SHIPPED = "prices.yaml"
 _FIELDS = ("input", "output", "image")
@@ -80,8 +83,8 @@ class PriceTable:
         path = user_file if user_file is not None else user_prices_file()
         explicit = user_file is not None or bool(os.environ.get(ENV_VAR))
         if path.is_file():
-            try:
-                data = _parse(path.read_text("utf-8"))
+            try:  # bounded, a regular file only (it may be swapped for a FIFO since)
+                data = _parse(read_bytes(path, MAX_BYTES).decode("utf-8"))
             except (OSError, UnicodeDecodeError, ValueError) as exc:
                 table.problems.append(f"price table {path} ignored: {exc}")
             else:

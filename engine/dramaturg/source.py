@@ -8,6 +8,7 @@ data maps to its position in the file.
 from __future__ import annotations
 
 import contextlib
+import errno
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import ChainError, Location, Problem
+from .safeio import REGULAR_HINT, FileRefused, read_bytes
 
 Path_ = tuple[str | int, ...]
 
@@ -64,16 +66,18 @@ def _problem(file: str, message: str, line: int = 1, column: int = 1, hint: str 
 
 
 def read_text(path: Path) -> str:
-    """Read a UTF-8 text file, turning I/O and decoding failures into a ChainError."""
+    """Read a UTF-8 text file (a regular file of at most MAX_BYTES: never a device, a FIFO or a
+    folder), turning I/O and decoding failures into a ChainError."""
     file = str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bytes(path, MAX_BYTES)
     except FileNotFoundError:
         raise _problem(file, "file not found", hint="check the path") from None
+    except FileRefused as exc:
+        hint = "" if exc.errno == errno.EFBIG else REGULAR_HINT
+        raise _problem(file, f"cannot read the file: {exc}", hint=hint) from None
     except OSError as exc:
         raise _problem(file, f"cannot read file: {exc.strerror}") from None
-    if len(raw) > MAX_BYTES:
-        raise _problem(file, f"file is {len(raw):,} bytes; the limit is {MAX_BYTES:,}")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -11,7 +11,9 @@ error.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import posixpath
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,8 +23,10 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
+from jinja2.loaders import split_template_path
 
 from .errors import Location, TemplateRenderError
+from .safeio import FileRefused, read_bytes
 from .sandbox import (
     MAX_SIZE,
     BoundedSandbox,
@@ -36,23 +40,47 @@ from .source import MAX_BYTES
 
 
 class _ConfinedLoader(jinja2.FileSystemLoader):
-    """A FileSystemLoader that refuses files resolving outside its folders (symlinks too)."""
+    """A FileSystemLoader that refuses files resolving outside its folders (symlinks too),
+    before reading them, and reads regular files only, bounded (:mod:`dramaturg.safeio`)."""
 
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
-        source, filename, uptodate = super().get_source(environment, template)
+        pieces = split_template_path(template)
+        for searchpath in self.searchpath:
+            filename = posixpath.join(searchpath, *pieces)  # as Jinja: no drive or UNC parts
+            if Path(filename).is_file():
+                break
+        else:
+            raise jinja2.TemplateNotFound(template)
         real = os.path.realpath(filename)
         roots = [os.path.realpath(p) for p in self.searchpath]
         if not any(real == r or real.startswith(r + os.sep) for r in roots):
             raise jinja2.TemplateNotFound(template)
-        if len(source) > MAX_BYTES:
+        try:  # a UTF-8 character is at most 4 bytes: more bytes than that are too many
+            source: str | None = read_bytes(real, 4 * MAX_BYTES).decode(self.encoding)
+        except FileRefused as exc:
+            if exc.errno != errno.EFBIG:  # swapped for a FIFO or a device since: not a template
+                raise jinja2.TemplateNotFound(template) from None
+            source = None
+        except OSError:
+            raise jinja2.TemplateNotFound(template) from None
+        if source is None or len(source) > MAX_BYTES:
+            size = f"more than {MAX_BYTES:,}" if source is None else f"{len(source):,}"
             raise jinja2.TemplateSyntaxError(
-                f"the template is {len(source):,} characters; the limit is {MAX_BYTES:,} bytes",
+                f"the template is {size} characters; the limit is {MAX_BYTES:,} bytes",
                 1,
-                filename=filename,
+                filename=os.path.normpath(filename),
             )
-        return source, filename, uptodate
+        mtime = Path(filename).stat().st_mtime
+
+        def uptodate() -> bool:
+            try:
+                return Path(filename).stat().st_mtime == mtime
+            except OSError:
+                return False
+
+        return source, os.path.normpath(filename), uptodate
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,21 @@ def _load(chain: str, templates: list[Path] | None = None) -> Any:
     from ..chain import load_chain
     from ..shipped import resolve_chain
 
-    return load_chain(resolve_chain(chain), templates=list(templates or []))
+    return load_chain(resolve_chain(chain), templates=_folders(templates))
+
+
+def _folders(templates: list[Path] | None) -> list[str | Path]:
+    """The ``--templates`` folders; InputError for one that is not a folder."""
+    from ..errors import InputError
+
+    for folder in templates or []:
+        if not folder.is_dir():
+            what = "not found" if not folder.exists() else "not a folder"
+            raise InputError(
+                f"--templates {folder}: {what}",
+                hint="give a folder of templates (its files override the chain's own)",
+            )
+    return [*(templates or [])]
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ and :mod:`dramaturg.extend`)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shlex
 import subprocess
@@ -24,6 +25,7 @@ from . import (
     TemplatesOpt,
     _err,
     _fail,
+    _folders,
     _load,
     app,
 )
@@ -128,14 +130,28 @@ def edit(
     _changed(run_dir, version, "is current")
 
 
-def _read(file: Path | None) -> str:
+def _read(file: Path | None, what: str = "--file") -> str:
+    """A file the user names, read as chain files are: a regular UTF-8 file of at most 5 MB
+    (never a device, a FIFO or a folder)."""
     from ..errors import InputError
+    from ..safeio import REGULAR_HINT, FileRefused, read_bytes, reason
+    from ..source import MAX_BYTES
 
     assert file is not None
     try:
-        return file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {file}: {exc}") from None
+        return read_bytes(file, MAX_BYTES).decode("utf-8")
+    except FileRefused as exc:
+        hint = REGULAR_HINT if exc.errno != errno.EFBIG else "an output that large is no edit"
+        raise InputError(f"cannot read {what} {file}: {exc}", hint=hint) from None
+    except OSError as exc:
+        raise InputError(
+            f"cannot read {what} {file}: {reason(exc)}", hint="check the path"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"cannot read {what} {file}: not valid UTF-8 (byte {exc.start})",
+            hint="save the file as UTF-8",
+        ) from None
 
 
 def _edit_in_editor(
@@ -167,7 +183,7 @@ def _edit_in_editor(
             if done.returncode != 0:
                 _err(f"the editor exited with status {done.returncode}: nothing saved")
                 raise typer.Exit(1)
-            text = path.read_text(encoding="utf-8")
+            text = _read(path, "the edited file")
             if not text.strip() or text == original:
                 print(f"{what}: {'cancelled' if not text.strip() else 'no change'}; nothing saved")
                 return None
@@ -249,7 +265,7 @@ def rerun(
             from_steps=list(from_ or []),
             seed=seed,
             models=parse_model_overrides(model or []),
-            templates=list(templates or []),
+            templates=_folders(templates),
             concurrency=concurrency,
             cache=_cache_setting(no_cache, cache_dir),
             on_event=on_event,
@@ -309,7 +325,7 @@ def continue_(
             item,
             models=parse_model_overrides(model or []),
             seed=seed,
-            templates=list(templates or []),
+            templates=_folders(templates),
         )
     except Exception as exc:
         raise _fail(exc) from None
