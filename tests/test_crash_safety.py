@@ -332,6 +332,14 @@ steps:
 """
 
 
+def _at(path: Any, dir_fd: int | None) -> str:
+    """The path a call names (run folders are written relative to folder descriptors)."""
+    if dir_fd is None:
+        return str(path)
+    return str(Path(f"/proc/self/fd/{dir_fd}").readlink() / path)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="no /proc/self/fd")
 @pytest.mark.parametrize("broken", ["os.replace", "os.open"])
 def test_a_full_disk_stops_the_run_with_a_clear_message_and_resume_finishes(
     project, tmp_path, monkeypatch, broken
@@ -344,7 +352,10 @@ def test_a_full_disk_stops_the_run_with_a_clear_message_and_resume_finishes(
 
     def full(path: Any, *args: Any, **kwargs: Any) -> Any:
         nonlocal writes
-        target = str(args[0] if broken == "os.replace" else path)
+        if broken == "os.replace":
+            target = _at(args[0], kwargs.get("dst_dir_fd"))
+        else:
+            target = _at(path, kwargs.get("dir_fd"))
         if target.startswith(str(out)):
             writes += 1
             if writes > 8:  # the chain, its templates, a few records: then the disk is full
@@ -373,12 +384,12 @@ def test_a_full_disk_through_the_cli_is_one_message(project, tmp_path, monkeypat
     real = os.replace
     count = 0
 
-    def full(src: Any, dst: Any) -> None:
+    def full(src: Any, dst: Any, **kwargs: Any) -> None:
         nonlocal count
         count += 1
         if count > 4:
             raise OSError(errno.ENOSPC, "No space left on device")
-        real(src, dst)
+        real(src, dst, **kwargs)
 
     monkeypatch.setattr(os, "replace", full)
     r = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "out"), "--no-cache"])

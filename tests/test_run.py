@@ -365,7 +365,7 @@ def test_run_files_are_written_atomically(project, tmp_path, monkeypatch):
     from dramaturg.errors import RunStorageError
     from dramaturg.rundir import RunDir
 
-    def broken_replace(src: str, dst: str) -> None:
+    def broken_replace(src: str, dst: str, **dir_fds: int) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)

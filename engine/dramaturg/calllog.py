@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any
 
+from . import runfiles
+from .errors import RunStorageError
 from .records import CallRecord
 from .rundir import RunDir
 
 LOG = "versions/calls.jsonl"
 BLOBS = "versions/blobs"
+#: the largest call log read (every answer of every rerun); a larger one is damaged
+MAX_LOG = 256 * 1024 * 1024
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass
@@ -54,15 +60,15 @@ class LoggedCall:
 def put_blob(rundir: RunDir, data: bytes, suffix: str) -> str:
     """Keep ``data`` once in ``versions/blobs/``; returns its name (sha256 + suffix)."""
     name = hashlib.sha256(data).hexdigest() + suffix
-    if not rundir.path(f"{BLOBS}/{name}").exists():
+    if not rundir.is_file(f"{BLOBS}/{name}"):
         rundir.write_bytes(f"{BLOBS}/{name}", data, durable=False)
     return name
 
 
 def read_blob(rundir: RunDir, name: str) -> bytes | None:
     try:
-        data = rundir.path(f"{BLOBS}/{name}").read_bytes()
-    except OSError:
+        data = rundir.read_bytes(f"{BLOBS}/{name}")
+    except (OSError, RunStorageError):  # missing, damaged, or a name leaving the folder
         return None
     return data if hashlib.sha256(data).hexdigest() == name.split(".", maxsplit=1)[0] else None
 
@@ -86,10 +92,8 @@ class CallLog:
         entry |= {"attempts": record.attempts, "usage": record.usage, "time": time.time()}
         if record.image is not None:
             entry["image"] = put_blob(self.rundir, record.image, image_suffix(record.output))
-        if self._file is None:
-            path = self.rundir.path(LOG)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("a", encoding="utf-8")
+        if self._file is None:  # never through a link, nor into a linked folder
+            self._file = runfiles.open_append(self.rundir.root, LOG, _CLOEXEC)
         self._file.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
         self._file.flush()
 
@@ -102,26 +106,33 @@ class CallLog:
 def read_log(rundir: RunDir) -> list[LoggedCall]:
     """Every answer of a run folder's log, oldest first (unreadable lines skipped)."""
     try:
-        text = rundir.path(LOG).read_text(encoding="utf-8")
+        text = rundir.read_text(LOG, MAX_LOG)
     except OSError:
         return []
     calls = []
     for line in text.splitlines():
         try:
             data = json.loads(line)
+            item, image, raw = data.get("item"), data.get("image"), data.get("raw")
+            if not (_optional(item, int) and _optional(image, str) and _optional(raw, str)):
+                continue  # a line changed by hand: not an answer of ours
             calls.append(
                 LoggedCall(
                     key=str(data["key"]),
                     step=str(data["step"]),
-                    item=data.get("item"),
+                    item=item,
                     output=data["output"],
-                    raw=data.get("raw"),
+                    raw=raw,
                     attempts=int(data.get("attempts") or 1),
                     usage=dict(data.get("usage") or {}),
-                    image=data.get("image"),
+                    image=image,
                     time=float(data.get("time") or 0.0),
                 )
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             continue
     return calls
+
+
+def _optional(value: Any, kind: type) -> bool:
+    return value is None or (isinstance(value, kind) and not isinstance(value, bool))

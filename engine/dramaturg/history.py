@@ -4,13 +4,13 @@ its folder, its id or the start of its id."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, RunStorageError
+from .rundir import RunDir
 from .runs import read_manifest
 
 #: the step whose output length is shown as the number of scenes (Dramatron's plot)
@@ -58,8 +58,8 @@ def _scenes(path: Path, manifest: dict[str, Any]) -> int | None:
     if isinstance(entry.get("length"), int):
         return int(entry["length"])
     try:  # a run made before the manifest recorded lengths
-        output = json.loads((path / "steps" / f"{SCENES_STEP}.json").read_text("utf-8"))["output"]
-    except (OSError, ValueError, KeyError, TypeError):
+        output = RunDir(path).read_json(RunDir.step_file(SCENES_STEP))["output"]
+    except (OSError, ValueError, KeyError, TypeError, RunStorageError):
         return None
     return len(output) if isinstance(output, list) else None
 
@@ -113,7 +113,7 @@ def list_runs(out: Path) -> list[RunInfo]:
         return []
     for path in folders:
         with contextlib.suppress(InputError):
-            runs.append(run_info(path, read_manifest(path)))
+            runs.append(run_info(path, read_manifest(path, check=False)))
     runs.sort(key=lambda r: (r.started or 0.0, r.id), reverse=True)
     return runs
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import RunStorageError
 from .rundir import RunDir
 
 
@@ -100,10 +99,7 @@ class FinishedRecords:
         for out in outputs:
             if not isinstance(out, dict) or not isinstance(out.get("image"), str):
                 return False
-            try:
-                if not self.rundir.path(out["image"]).is_file():
-                    return False
-            except RunStorageError:  # a path leaving the run folder: not ours
+            if not self.rundir.is_file(out["image"]):  # not through a link, not outside
                 return False
         return True
 

@@ -158,5 +158,12 @@ def _recorded_models(
         extra = used.get("extra")
         if isinstance(extra, dict):  # masked values come back from the chain file
             used["extra"] = {k: own.extra.get(k, v) if v == "***" else v for k, v in extra.items()}
-        out[name] = ModelSpec.model_validate(used)
+        try:
+            out[name] = ModelSpec.model_validate(used)
+        except ValueError as exc:  # pydantic's ValidationError: a manifest changed by hand
+            first = next(iter(str(exc).splitlines()), "")
+            raise InputError(
+                f"the run's manifest names model '{name}' as it was never written: {first}",
+                hint=f"give it with --model {name}=PROVIDER[:MODEL], or restore manifest.json",
+            ) from None
     return {**out, **given}

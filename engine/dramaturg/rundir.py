@@ -11,6 +11,11 @@ Layout::
 
 A finished fan-out item's record is renamed into place (not fsynced): a killed process, even by
 SIGKILL, leaves it whole or absent, and ``dramaturg resume`` keeps every whole one.
+
+Run folders get shared: what they hold is untrusted. Paths inside are walked without following
+symbolic links (:mod:`dramaturg.runfiles`), so nothing is written outside the folder; every read
+is bounded (:data:`MAX_FILE`) and takes regular files only; a folder holding links, FIFOs or
+devices is refused before a command starts (:meth:`RunDir.refuse_strange`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from . import runfiles
 from .errors import InputError, RunStorageError
 
 #: a fresh file, never through a symlink, not inherited by child processes
@@ -38,6 +44,8 @@ _WRITE_FLAGS = (
     | getattr(os, "O_CLOEXEC", 0)
 )
 _SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+#: the largest file read from a run folder (a record, a prompt, an image); larger is damaged
+MAX_FILE = 64 * 1024 * 1024
 
 
 def make_run_id(chain_name: str, chain_hash: str, inputs: dict[str, Any]) -> str:
@@ -138,40 +146,73 @@ class RunDir:
     def prompt_file(step: str, item: int | None = None) -> str:
         return f"prompts/{step}.txt" if item is None else f"prompts/{step}/{item}.txt"
 
+    def _rel(self, rel: str) -> str:
+        self.path(rel)  # refuses names leaving the folder
+        return rel
+
+    def refuse_strange(self) -> None:
+        """InputError when the folder holds what Dramaturg never writes into one: a symbolic
+        link (commands would follow it out of the folder), a FIFO, a device or a socket."""
+        found = runfiles.strange_entries(self.root)
+        if found:
+            rel, what = found[0]
+            more = f" (and {len(found) - 1} more entries like it)" if len(found) > 1 else ""
+            raise InputError(
+                f"the run folder {self.root} was changed: {rel} in it is {what}{more}; a run "
+                "folder holds only folders and regular files, and dramaturg follows no link "
+                "out of one",
+                hint=f"replace {rel} with a copy of what it should hold, or delete it, then try "
+                "again; nothing was changed",
+            )
+
+    # -- bounded reads -----------------------------------------------------------------------
+    def read_bytes(self, rel: str, limit: int = MAX_FILE) -> bytes:
+        """A regular file of the folder (links not followed, at most ``limit`` bytes). Raises
+        OSError (``safeio.FileRefused`` for a link, a FIFO, a device or a file too large)."""
+        return runfiles.read(self.root, self._rel(rel), limit)
+
+    def read_text(self, rel: str, limit: int = MAX_FILE) -> str:
+        """A text file of the folder, undecodable bytes replaced. Raises OSError."""
+        return self.read_bytes(rel, limit).decode("utf-8", errors="replace")
+
+    def read_json(self, rel: str) -> Any:
+        """A JSON file of the folder. Raises OSError, or ValueError for what is not JSON."""
+        return parse_json(self.read_bytes(rel))
+
+    def is_file(self, rel: str) -> bool:
+        """A regular file of the folder is at ``rel`` (not a link, not through one)."""
+        try:
+            return runfiles.is_file(self.root, self._rel(rel))
+        except RunStorageError:
+            return False
+
+    def names(self, rel: str) -> list[str]:
+        """The names in a folder of the folder ([] when missing, or a link)."""
+        return runfiles.names(self.root, self._rel(rel))
+
+    def remove(self, rel: str) -> None:
+        """Delete a file of the folder (never through a link). Raises OSError."""
+        runfiles.unlink(self.root, self._rel(rel))
+
     # -- atomic writes -----------------------------------------------------------------------
     def write_bytes(self, rel: str, data: bytes, *, durable: bool = True) -> Path:
-        """Write atomically. ``durable`` also fsyncs (survives a power cut, not only a crash)."""
+        """Write atomically. ``durable`` also fsyncs (survives a power cut, not only a crash).
+        The folders on the way are made if missing, never followed if they are links."""
         target = self.path(rel)
-        tmp = None
+        # unique to this process and thread (the run folder is locked to one process)
+        tmp = f".{target.name}.{os.getpid()}-{threading.get_ident()}.tmp"
         try:
-            # the folder is known to exist after the first write into it; the temporary name
-            # is unique to this process and thread (the run folder is locked to one process)
-            tmp = target.parent / f".{target.name}.{os.getpid()}-{threading.get_ident()}.tmp"
-            try:
-                fd = os.open(tmp, _WRITE_FLAGS, 0o666)
-            except FileNotFoundError:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(tmp, _WRITE_FLAGS, 0o666)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                if durable:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            os.replace(tmp, target)
-            tmp = None
+            runfiles.write(self.root, rel, data, tmp, durable=durable, flags=_WRITE_FLAGS)
         except OSError as exc:
             started = (self.root / "manifest.json").is_file()
+            why = str(exc) if isinstance(exc, runfiles.LinkRefused) else exc.strerror
             error = RunStorageError(
-                f"cannot write {target}: {exc.strerror}",
+                f"cannot write {target}: {why}",
                 hint="check free disk space and permissions; finished steps are kept"
                 + (f", and `dramaturg resume {self.root}` finishes the run" if started else ""),
             )
             self.failed = self.failed or error
             raise error from None
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
         return target
 
     def write_text(self, rel: str, text: str, *, durable: bool = True) -> Path:
@@ -189,5 +230,10 @@ class RunDir:
     def write_json(self, rel: str, data: Any, *, durable: bool = True) -> Path:
         return self.write_text(rel, to_json(data), durable=durable)
 
-    def read_json(self, rel: str) -> Any:
-        return json.loads(self.path(rel).read_text(encoding="utf-8"))
+
+def parse_json(data: bytes) -> Any:
+    """JSON from a run folder's file. Raises ValueError (nesting too deep for Python too)."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("the JSON nests too deeply to be read") from None

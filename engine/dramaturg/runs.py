@@ -2,34 +2,54 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from .errors import ExportError, InputError
+from .errors import ChainError, ExportError, InputError
 from .exporters import ExportContext, run_exporter
+from .manifestcheck import check_manifest
 from .result import RunResult, StepResult, Usage
 from .rundir import RunDir
+from .safeio import reason
+from .source import MAX_BYTES, load_yaml
 from .spec import ChainSpec, ExportSpec
 
 
-def _read(path: Path) -> Any:
+def _read(root: Path, rel: str) -> Any:
+    """A JSON file of a run folder (bounded, never through a link). Raises InputError."""
+    path = root / rel
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return RunDir(root).read_json(rel)
     except FileNotFoundError:
         raise InputError(
             f"{path} not found", hint="is this a run folder (outputs/<run-id>)?"
         ) from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
+    except OSError as exc:
+        raise InputError(
+            f"cannot read {path}: {reason(exc)}",
+            hint="the run folder is damaged; restore the file from a copy of the folder",
+        ) from None
+    except ValueError as exc:
+        raise InputError(
+            f"cannot read {path}: not valid JSON ({exc})",
+            hint="the run folder is damaged; restore the file from a copy of the folder",
+        ) from None
 
 
-def read_manifest(run_dir: Path) -> dict[str, Any]:
-    """A run folder's ``manifest.json``. Raises InputError."""
-    manifest = _read(run_dir / "manifest.json")
+def read_manifest(run_dir: Path, *, check: bool = True) -> dict[str, Any]:
+    """A run folder's ``manifest.json``. Raises InputError. ``check``: refuse a folder holding
+    links, FIFOs or devices first (:meth:`RunDir.refuse_strange`)."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(
+            f"{run_dir} is not a run folder (it is not a folder)",
+            hint="give a run folder, outputs/<run-id>",
+        )
+    if check and (run_dir / "manifest.json").is_file():
+        RunDir(run_dir).refuse_strange()
+    manifest = _read(run_dir, "manifest.json")
     if not isinstance(manifest, dict):
         raise InputError(f"{run_dir / 'manifest.json'} is not a run manifest")
-    return manifest
+    return check_manifest(manifest, str(run_dir / "manifest.json"))
 
 
 def load_run(run_dir: str | Path) -> RunResult:
@@ -56,7 +76,13 @@ def load_run(run_dir: str | Path) -> RunResult:
         if entry.get("error"):
             r.error, r.error_type = entry["error"].get("message"), entry["error"].get("type")
         if r.status == "done":
-            r.output = _read(root / RunDir.step_file(sid)).get("output")
+            record = _read(root, RunDir.step_file(sid))
+            if not isinstance(record, dict):
+                raise InputError(
+                    f"{root / RunDir.step_file(sid)} is damaged: it holds no step record",
+                    hint="restore it from a copy of the run folder, or rerun the step",
+                )
+            r.output = record.get("output")
         steps[sid] = r
     cost = manifest.get("cost") or {}
     return RunResult(
@@ -75,14 +101,33 @@ def load_run(run_dir: str | Path) -> RunResult:
 
 def chain_exports(run_dir: Path) -> list[ExportSpec]:
     """The exporters declared by the chain snapshot saved in the run folder."""
-    import yaml
+    try:
+        return ChainSpec.model_validate(read_snapshot(run_dir)).exports
+    except ValueError as exc:  # pydantic's ValidationError: a snapshot changed by hand
+        raise InputError(
+            f"the chain snapshot {run_dir / 'chain.yaml'} is damaged: {_first_line(exc)}"
+        ) from None
 
+
+def _first_line(exc: Exception) -> str:
+    return next(iter(str(exc).splitlines()), type(exc).__name__)
+
+
+def read_snapshot(run_dir: Path) -> Any:
+    """The data of the chain snapshot in a run folder (``chain.yaml``), read as chain files are
+    (bounded: no alias bombs, no deep nesting). Raises InputError."""
     path = run_dir / "chain.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read the chain snapshot {path}: {exc}") from None
-    return ChainSpec.model_validate(data).exports
+        text = RunDir(run_dir).read_text("chain.yaml", MAX_BYTES)
+        return load_yaml(text, str(path)).data
+    except OSError as exc:
+        raise InputError(
+            f"cannot read the chain snapshot {path}: {reason(exc)}",
+            hint="only run folders written by `dramaturg run` hold one",
+        ) from None
+    except ChainError as exc:
+        problems = "; ".join(p.message for p in exc.problems)
+        raise InputError(f"the chain snapshot {path} is damaged: {problems}") from None
 
 
 def export_run(
@@ -106,7 +151,7 @@ def export_run(
             str(Path(f).resolve().relative_to(result.run_dir.resolve())) for f in files
         ]
     rundir = RunDir(result.run_dir)
-    manifest = _read(result.run_dir / "manifest.json")
+    manifest = _read(result.run_dir, "manifest.json")
     manifest["exports"] = {**manifest.get("exports", {}), **written}
     if errors:
         manifest["export_errors"] = errors

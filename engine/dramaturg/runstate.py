@@ -20,7 +20,8 @@ from typing import Any
 from .calllog import LoggedCall, image_suffix, put_blob, read_blob, read_log
 from .errors import DramaturgError, InputError
 from .rundir import RunDir
-from .runs import read_manifest
+from .runs import read_manifest, read_snapshot
+from .safeio import reason
 from .spec import ChainSpec
 from .versions import EDIT, NEW, WHOLE, CallState, Version, VersionStore, call_id
 
@@ -43,14 +44,13 @@ class RunState:
     def spec(self) -> ChainSpec:
         """The chain as the run ran it (its ``chain.yaml``; templates are not needed)."""
         if self._spec is None:
-            import yaml
-
             path = self.root / "chain.yaml"
             try:
-                self._spec = ChainSpec.model_validate(yaml.safe_load(path.read_text("utf-8")))
-            except (OSError, ValueError, yaml.YAMLError) as exc:
+                self._spec = ChainSpec.model_validate(read_snapshot(self.root))
+            except ValueError as exc:  # pydantic's ValidationError: changed by hand
+                first = next(iter(str(exc).splitlines()), "")
                 raise InputError(
-                    f"cannot read the chain of {self.root} ({path}): {exc}",
+                    f"the chain snapshot {path} is damaged: {first}",
                     hint="only run folders written by `dramaturg run` can be co-written",
                 ) from None
         return self._spec
@@ -98,11 +98,13 @@ class RunState:
 
     def output(self, step: str) -> Any:
         """A finished step's current output, as its ``steps/`` file holds it."""
+        rel = RunDir.step_file(step)
         try:
-            data = self.rundir.read_json(RunDir.step_file(step))
+            data = self.rundir.read_json(rel)
         except (OSError, ValueError) as exc:
+            why = reason(exc) if isinstance(exc, OSError) else f"not valid JSON ({exc})"
             raise InputError(
-                f"cannot read the output of step '{step}' in {self.root}: {exc}",
+                f"cannot read the output of step '{step}' in {self.root} ({rel}): {why}",
                 hint=f"restore it with `dramaturg checkout {self.root} {step} N`",
             ) from None
         return data.get("output") if isinstance(data, dict) else None
@@ -244,7 +246,7 @@ class RunState:
                 value = version.value(None if cid == WHOLE else int(cid))
                 if state.image is None and isinstance(value, dict) and "image" in value:
                     with contextlib.suppress(OSError, DramaturgError):  # no image: no blob
-                        data = self.rundir.path(str(value["image"])).read_bytes()
+                        data = self.rundir.read_bytes(str(value["image"]))
                         state.image = put_blob(self.rundir, data, image_suffix(value))
         return self.store.add(version)
 
@@ -282,10 +284,10 @@ class RunState:
 
     def drop_items_from(self, step: str, n: int) -> None:
         """Delete the records of fan-out items ``n`` and after (the list got shorter)."""
-        folder = self.root / "steps" / step
-        for f in folder.glob("*.json") if folder.is_dir() else []:
-            if f.stem.isdigit() and int(f.stem) >= n:
-                f.unlink()
+        for name in self.rundir.names(f"steps/{step}"):
+            stem, _, ext = name.partition(".")
+            if ext == "json" and stem.isdigit() and int(stem) >= n:
+                self.rundir.remove(f"steps/{step}/{name}")
 
     def mark_stale(self, step: str) -> list[str]:
         """Mark the steps downstream of ``step`` stale (until a rerun); returns them."""

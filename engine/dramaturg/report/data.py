@@ -4,12 +4,16 @@ prompts, and the chain snapshot's step descriptions. Missing or damaged files ar
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..runs import read_manifest
+from ..errors import InputError, RunStorageError
+from ..rundir import RunDir
+from ..runs import read_manifest, read_snapshot
+
+#: fan-out items read at most per step (a step may have no more: ``max_items`` is at most this)
+MAX_ITEMS = 100_000
 
 
 @dataclass
@@ -103,19 +107,34 @@ class RunData:
         return self.manifest.get("ended")
 
 
-def _json(path: Path) -> dict[str, Any] | None:
+def _json(run: RunDir, rel: str) -> dict[str, Any] | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = run.read_json(rel)
+    except (OSError, ValueError, RunStorageError):  # missing, damaged, or not a file of ours
         return None
     return data if isinstance(data, dict) else None
 
 
-def _text(path: Path) -> str | None:
+def _text(run: RunDir, rel: str) -> str | None:
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        return run.read_text(rel)
+    except (OSError, RunStorageError):
         return None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _time(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if ok else None
+
+
+def _usage(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
 def _repairs(value: Any) -> list[dict[str, Any]]:
@@ -123,35 +142,32 @@ def _repairs(value: Any) -> list[dict[str, Any]]:
 
 
 def _snapshot_steps(root: Path) -> dict[str, Any]:
-    import yaml
-
-    loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
     try:
-        data = yaml.load((root / "chain.yaml").read_text(encoding="utf-8"), Loader=loader)
-    except (OSError, yaml.YAMLError):
+        data = read_snapshot(root)
+    except InputError:
         return {}
     steps = data.get("steps") if isinstance(data, dict) else None
     return steps if isinstance(steps, dict) else {}
 
 
-def _items(root: Path, sid: str, total: int) -> list[Item]:
+def _items(run: RunDir, sid: str, total: int) -> list[Item]:
     items = []
-    for i in range(total):
-        it = Item(i, prompt=_text(root / "prompts" / sid / f"{i}.txt"))
-        rec = _json(root / "steps" / sid / f"{i}.json")
+    for i in range(min(total, MAX_ITEMS)):
+        it = Item(i, prompt=_text(run, RunDir.prompt_file(sid, i)))
+        rec = _json(run, RunDir.step_file(sid, i))
         if rec is not None:
             it.status = str(rec.get("status", "done"))
-            it.output, it.raw = rec.get("output"), rec.get("raw")
+            it.output, it.raw = rec.get("output"), _str(rec.get("raw"))
             it.queued, it.started, it.ended = (
-                rec.get("queued"),
-                rec.get("started"),
-                rec.get("ended"),
+                _time(rec.get("queued")),
+                _time(rec.get("started")),
+                _time(rec.get("ended")),
             )
             it.cached = bool(rec.get("cached"))
-            it.usage = dict(rec.get("usage") or {})
+            it.usage = _usage(rec.get("usage"))
             it.repairs = _repairs(rec.get("repairs"))
         else:
-            it.raw = _text(root / "steps" / sid / f"{i}.raw.txt")
+            it.raw = _text(run, RunDir.step_file(sid, i, "raw.txt"))
             if it.raw is not None:
                 it.status = "failed"
         items.append(it)
@@ -162,6 +178,7 @@ def load(run_dir: Path, declared: dict[str, Any] | None = None) -> RunData:
     """Read a run folder. ``declared``: each step's ``description`` and ``for_each`` (else read
     from the chain snapshot in the folder). Raises InputError without a readable manifest."""
     root = Path(run_dir)
+    run = RunDir(root)
     manifest = read_manifest(root)
     if declared is None:
         declared = _snapshot_steps(root)
@@ -174,16 +191,16 @@ def load(run_dir: Path, declared: dict[str, Any] | None = None) -> RunData:
             dict(entry),
             description=str(spec.get("description") or ""),
             for_each=spec.get("for_each"),
-            prompt=_text(root / "prompts" / f"{sid}.txt"),
+            prompt=_text(run, RunDir.prompt_file(sid)),
         )
-        record = _json(root / "steps" / f"{sid}.json")
+        record = _json(run, RunDir.step_file(sid))
         if record is not None:
-            step.output, step.raw = record.get("output"), record.get("raw")
+            step.output, step.raw = record.get("output"), _str(record.get("raw"))
             step.repairs = _repairs(record.get("repairs"))
         if step.raw is None:
-            step.raw = _text(root / "steps" / f"{sid}.raw.txt")
+            step.raw = _text(run, RunDir.step_file(sid, ext="raw.txt"))
         total = (entry.get("items") or {}).get("total")
         if isinstance(total, int) and total > 0:
-            step.items = _items(root, sid, total)
+            step.items = _items(run, sid, total)
         steps[sid] = step
     return RunData(root, manifest, steps)
