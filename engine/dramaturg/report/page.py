@@ -9,18 +9,16 @@ Content-Security-Policy forbids the page to load anything. Every text from the r
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import time
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from .. import __version__, figures
 from .colours import attr, colours
 from .dag import dag_svg, is_cached
 from .data import Item, RunData, Step
+from .images import Thumbs
 from .repairs import repairs_html, summary
 from .timeline import timeline_svg
 
@@ -55,40 +53,6 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
-
-
-class _Thumbs:
-    """Small inlined copies of the run's images (each file read once)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._done: dict[str, str | None] = {}
-
-    def uri(self, rel: str) -> str | None:
-        if rel not in self._done:
-            self._done[rel] = self._make(rel)
-        return self._done[rel]
-
-    def _make(self, rel: str) -> str | None:
-        from PIL import Image, UnidentifiedImageError
-
-        path = self.root / rel
-        try:
-            if self.root.resolve() not in path.resolve().parents:
-                return None
-            with Image.open(path) as img:
-                img.thumbnail((360, 360))
-                buf = io.BytesIO()
-                img.convert("RGB").save(buf, format="JPEG", quality=82)
-        except (OSError, UnidentifiedImageError, ValueError):
-            return None
-        return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
-
-    def tag(self, rel: str, alt: str) -> str:
-        uri = self.uri(rel)
-        if uri is None:
-            return f'<a href="{attr(rel)}">{attr(rel)}</a>'
-        return f'<a href="{attr(rel)}"><img src="{uri}" alt="{attr(alt)}" loading="lazy"></a>'
 
 
 def _badge(status: str) -> str:
@@ -226,7 +190,7 @@ def _cost_tables(run: RunData, order: list[str]) -> str:
     return "".join(out)
 
 
-def _gallery(run: RunData, thumbs: _Thumbs, order: list[str]) -> str:
+def _gallery(run: RunData, thumbs: Thumbs, order: list[str]) -> str:
     figures_ = []
     for sid in order:
         for rel, caption in run.steps[sid].images:
@@ -259,7 +223,7 @@ def _preview(output: Any) -> str:
     return figures.shorten(output, 70) if isinstance(output, str) else ""
 
 
-def _item(step: Step, it: Item, thumbs: _Thumbs) -> str:
+def _item(step: Step, it: Item, thumbs: Thumbs) -> str:
     bits = [] if it.status == "done" else [it.status]
     if it.cached:
         bits.append("from the step cache")
@@ -286,7 +250,7 @@ def _item(step: Step, it: Item, thumbs: _Thumbs) -> str:
     )
 
 
-def _step(step: Step, thumbs: _Thumbs) -> str:
+def _step(step: Step, thumbs: Thumbs) -> str:
     status = "cached" if step.status == "done" and is_cached(step) else step.status
     started, ended = step.get("started"), step.get("ended")
     u = step.usage
@@ -363,7 +327,7 @@ def _files(run: RunData) -> str:
 
 def render_report(run: RunData, order: list[str]) -> str:
     """The report page for a run (``order``: the steps in the order they can run)."""
-    thumbs = _Thumbs(run.root)
+    thumbs = Thumbs(run.root)
     m = run.manifest
     title = f"{(m.get('chain') or {}).get('name', 'run')} · {m.get('run_id') or run.root.name}"
     gallery = _gallery(run, thumbs, order)
