@@ -193,21 +193,25 @@ def export(
       dramaturg export outputs/20261122-143005-dramatron-3fa9c2 -f report
     """
     try:
+        from ..exporters import check_format_names, check_formats
         from ..runs import chain_exports, export_run, load_run
 
-        if format and "report" in format:  # the run report, not a chain exporter
+        check_format_names(format or [])  # a bad name first: before anything is read
+        wanted = [f for f in format or [] if f != "report"]  # report: not a chain exporter
+        if wanted or not format:
+            result = load_run(run_dir)
+            exports = chain_exports(run_dir)
+            check_formats(wanted, [e.type for e in exports], also=["report"])
+        if format and "report" in format:
             from ..report import write_report
 
             print(f"report: {write_report(run_dir)}")
-            format = [f for f in format if f != "report"]
-            if not format:
+            if not wanted:
                 return
-        result = load_run(run_dir)
-        exports = chain_exports(run_dir)
         if not exports:
             _err(f"error: the chain of {run_dir} declares no exports")
             raise typer.Exit(2)
-        written = export_run(result, exports, formats=list(format) if format else None)
+        written = export_run(result, exports, formats=wanted or None)
     except typer.Exit:
         raise
     except Exception as exc:

@@ -16,7 +16,7 @@ from dramaturg import DramaturgError, ExportContext, ExportError, RunResult
 from .assemble import assemble, clean
 from .files import write_atomic
 from .model import Screenplay
-from .options import Options, parse_options
+from .options import ALIASES, FORMATS, Options, parse_options
 
 Render = Callable[[Screenplay, Options], str | bytes]
 
@@ -100,3 +100,7 @@ def export(ctx: ExportContext) -> list[Path]:
             f"`dramaturg export {run_dir}` again",
         )
     return written
+
+
+#: the names ``dramaturg export --format`` takes (another is a bad argument: exit code 2)
+export.formats = (*FORMATS, *ALIASES)  # type: ignore[attr-defined]
