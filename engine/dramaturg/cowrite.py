@@ -47,9 +47,9 @@ def checkout(run_dir: str | Path, step: str, version: int) -> Version:
     state = RunState(run_dir)
     state.entry(step)
     with state.locked():
-        state.sync()
+        state.sync(restoring=step)  # a damaged current output is what a checkout repairs
         target = state.store.get(step, version)
-        if target.version != state.store.current(step):
+        if target.version != state.store.current(step) or not state.readable(step):
             state.apply(target)
             state.store.set_current(step, target.version)
             target.current = True

@@ -9,6 +9,7 @@ inside a command. Keys this module does not know are left alone (newer versions 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -26,9 +27,20 @@ MAX_COUNT = 10**15
 
 
 class _Problem(Exception):
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"'{path}' {problem}")
-        self.path, self.problem = path, problem
+    def __init__(self, keys: list[Any], problem: str) -> None:
+        super().__init__(f"'{_path(keys)}' {problem}")
+        self.keys, self.problem = keys, problem
+
+
+def _path(keys: list[Any]) -> str:
+    """``steps.title.usage``; ``steps["../x"]`` and ``outputs[0]`` for keys that are no names."""
+    out = ""
+    for key in keys:
+        if isinstance(key, str) and _STEP_ID.match(key):
+            out += f".{key}" if out else key
+        else:
+            out += f"[{json.dumps(key)}]"
+    return out
 
 
 def _inside(key: Any, check: Check, value: Any) -> None:
@@ -36,9 +48,9 @@ def _inside(key: Any, check: Check, value: Any) -> None:
     try:
         problem = check(value)
     except _Problem as exc:
-        raise _Problem(f"{key}.{exc.path}", exc.problem) from None
+        raise _Problem([key, *exc.keys], exc.problem) from None
     if problem is not None:
-        raise _Problem(str(key), problem)
+        raise _Problem([key], problem)
 
 
 def _is_num(v: Any) -> bool:
@@ -110,7 +122,7 @@ def _step_ids(v: Any) -> str | None:
         return "must be a mapping of step names"
     for key, entry in v.items():
         if not _STEP_ID.match(key):
-            raise _Problem(key, "is not a step name (letters, digits and _)")
+            raise _Problem([key], "is not a step name (letters, digits and _)")
         _inside(key, _STEP, entry)
     return None
 

@@ -105,9 +105,29 @@ class RunState:
             why = reason(exc) if isinstance(exc, OSError) else f"not valid JSON ({exc})"
             raise InputError(
                 f"cannot read the output of step '{step}' in {self.root} ({rel}): {why}",
-                hint=f"restore it with `dramaturg checkout {self.root} {step} N`",
+                hint=self._restore_hint(step),
             ) from None
-        return data.get("output") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("step", step) != step:
+            raise InputError(
+                f"the output of step '{step}' in {self.root} ({rel}) is damaged: it holds no "
+                "step record",
+                hint=self._restore_hint(step),
+            )
+        return data.get("output")
+
+    def readable(self, step: str) -> bool:
+        """The step's ``steps/`` record can be read (it is not damaged)."""
+        try:
+            self.output(step)
+        except InputError:
+            return False
+        return True
+
+    def _restore_hint(self, step: str) -> str:
+        latest = self.store.latest(step)
+        if latest:
+            return f"restore a version: dramaturg checkout {self.root} {step} N (1 to {latest})"
+        return f"run the step again: dramaturg resume {self.root}"
 
     def descendants(self, step: str) -> list[str]:
         """The steps that read ``step``'s output, directly or not, in the run's order."""
@@ -158,16 +178,22 @@ class RunState:
         return written
 
     # -- versions ----------------------------------------------------------------------------
-    def sync(self, *, rerun_stopped: bool = False) -> list[Version]:
+    def sync(self, *, rerun_stopped: bool = False, restoring: str | None = None) -> list[Version]:
         """Keep each finished step's first output as its NEW version, and an output edited by
         hand since the current version as an EDIT (not when a rerun stopped half way: the
-        differences are its work, which the next rerun records)."""
+        differences are its work, which the next rerun records). ``restoring``: a step whose
+        output is about to be replaced by one of its versions (a damaged one is no edit)."""
         made: list[Version] = []
         log: dict[tuple[str, int | None], list[LoggedCall]] | None = None
         for step, entry in self.steps().items():
             if entry.get("status") != "done":
                 continue
-            output = self.output(step)
+            try:
+                output = self.output(step)
+            except InputError:
+                if step == restoring and self.store.current(step) is not None:
+                    continue  # damaged, and about to be replaced by one of its versions
+                raise
             current = self.store.current_version(step)
             if current is None:
                 if log is None:

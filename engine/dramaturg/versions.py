@@ -18,7 +18,7 @@ import difflib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, RunStorageError
 from .rundir import RunDir
 
 NEW, RERUN, EDIT, CONTINUE = "NEW", "RERUN", "EDIT", "CONTINUE"
@@ -51,13 +51,38 @@ class CallState:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CallState:
+        """Raises TypeError for what a run folder changed by hand holds instead."""
         return cls(
-            key=data.get("key"),
-            seed=data.get("seed"),
+            key=_optional(data.get("key"), str),
+            seed=_optional(data.get("seed"), int),
             pinned=bool(data.get("pinned")),
-            raw=data.get("raw"),
-            image=data.get("image"),
+            raw=_optional(data.get("raw"), str),
+            image=_optional(data.get("image"), str),
         )
+
+
+def _optional(value: Any, kind: type) -> Any:
+    """``value`` if it is None or a ``kind`` (not a bool for int); else TypeError (a version
+    file changed by hand)."""
+    if value is None or (isinstance(value, kind) and not isinstance(value, bool)):
+        return value
+    raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+
+
+def _when(value: Any) -> float:
+    """A time a version was made; ValueError for one no clock shows (1e300, a word)."""
+    when = float(value)
+    if not 0 <= when < 1e11:  # year 5138: beyond, time.localtime overflows
+        raise ValueError(f"not a time: {value!r}")
+    return when
+
+
+def _calls(value: Any) -> dict[str, CallState]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(s, dict) for s in value.values()):
+        raise TypeError("calls must map call ids to mappings")
+    return {str(c): CallState.from_json(s) for c, s in value.items()}
 
 
 @dataclass
@@ -109,13 +134,13 @@ class Version:
             step=str(data["step"]),
             version=int(data["version"]),
             kind=str(data["kind"]),
-            time=float(data["time"]),
+            time=_when(data["time"]),
             output=data.get("output"),
-            item=data.get("item"),
+            item=_optional(data.get("item"), int),
             note=str(data.get("note") or ""),
-            based_on=data.get("based_on"),
-            seed=data.get("seed"),
-            calls={str(c): CallState.from_json(s) for c, s in (data.get("calls") or {}).items()},
+            based_on=_optional(data.get("based_on"), int),
+            seed=_optional(data.get("seed"), int),
+            calls=_calls(data.get("calls")),
             usage=dict(data.get("usage") or {}),
         )
 
@@ -132,7 +157,15 @@ class VersionStore:
         except (OSError, ValueError):
             return {}
         steps = data.get("steps") if isinstance(data, dict) else None
-        return steps if isinstance(steps, dict) else {}
+        if not isinstance(steps, dict):
+            return {}
+        # an entry changed by hand (not numbers) counts as none: its versions are not found
+        return {
+            step: entry
+            for step, entry in steps.items()
+            if isinstance(entry, dict)
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in entry.values())
+        }
 
     def _write_index(self, steps: dict[str, dict[str, int]]) -> None:
         self.rundir.write_json(INDEX, {"steps": steps})
@@ -149,19 +182,29 @@ class VersionStore:
         return int(n) if n else None
 
     def get(self, step: str, n: int) -> Version:
+        rel = self._file(step, n)
         try:
-            version = Version.from_json(self.rundir.read_json(self._file(step, n)))
-        except (OSError, ValueError, KeyError, TypeError):
-            known = self.latest(step)
-            raise InputError(
-                f"step '{step}' has no version {n} in {self.rundir.root}",
-                hint=f"its versions run from 1 to {known}: see `dramaturg history "
-                f"{self.rundir.root} {step}`"
-                if known
-                else "it has no versions yet (the step has not finished)",
-            ) from None
-        version.current = version.version == self.current(step)
-        return version
+            version = Version.from_json(self.rundir.read_json(rel))
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RunStorageError):
+            if self.rundir.is_file(rel):  # there, but not as a version of ours
+                raise InputError(
+                    f"version {n} of step '{step}' in {self.rundir.root} is damaged ({rel})",
+                    hint="it was changed by hand or by another program; restore it from a copy "
+                    "of the run folder",
+                ) from None
+        else:
+            version.current = version.version == self.current(step)
+            return version
+        known = self.latest(step)
+        raise InputError(
+            f"step '{step}' has no version {n} in {self.rundir.root}",
+            hint=f"its versions run from 1 to {known}: see `dramaturg history "
+            f"{self.rundir.root} {step}`"
+            if known
+            else "it has no versions yet (the step has not finished)",
+        )
 
     def current_version(self, step: str) -> Version | None:
         n = self.current(step)
