@@ -58,8 +58,8 @@ def run_cli(cases: list[list[str]], cwd: Path, env: dict[str, str] | None = None
     """Each case's ``{"args", "code", "output"}``, in order; None for a case never answered."""
     lines = "".join(json.dumps([str(a) for a in case]) + "\n" for case in cases)
     full_env = {**os.environ, "DRAMATURG_CACHE_DIR": str(cwd / "cache"), **(env or {})}
-    full_env.pop("VISUAL", None)
-    full_env.pop("EDITOR", None)
+    for name in ("VISUAL", "EDITOR", "DISPLAY", "WAYLAND_DISPLAY"):  # no editor, no browser
+        full_env.pop(name, None)
     try:
         proc = subprocess.run(
             [sys.executable, "-c", DRIVER, str(CASE_SECONDS)],

@@ -36,7 +36,8 @@ steps:
   pic: {kind: image, prompt: {text: "A picture of {{ title }}"}}
 """
 SIX_GB = 6 * 1024**3
-#: every command, on the run folder {run} (in {out}, the folder holding it)
+#: every command, on the run folder {run} (in {out}, the folder holding it; no desktop: `open`
+#: prints the file it would open)
 COMMANDS: dict[str, list[str]] = {
     "report": ["report", "{run}"],
     "show": ["runs", "show", "{run}"],
@@ -48,6 +49,7 @@ COMMANDS: dict[str, list[str]] = {
     "resume": ["resume", "{run}"],
     "export": ["export", "{run}", "--format", "report"],
     "export_all": ["export", "{run}"],
+    "open": ["open", "{run}"],
 }
 EVERY = frozenset(COMMANDS)
 #: what each command does on an intact run (the chain declares no exports)
@@ -341,6 +343,8 @@ def test_every_command_on_a_tampered_run_folder_ends_clearly(tampered, case):
     _, expected = CASES[case]
     for command in sorted(EVERY):
         code, says = expected[command]
+        if command == "open":  # it reads no file: it opens screenplay.html or report.html
+            code, says = (2, REFUSED) if case in LINKS else (0, ())
         assert_clean(tampered["results"][(case, command)], code, *says)
 
 

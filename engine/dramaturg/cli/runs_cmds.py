@@ -290,8 +290,10 @@ def open_run(run: RunArg, out: OutOpt = Path("outputs")) -> None:
     try:
         from ..history import find_run
         from ..report import REPORT_FILE, write_report
+        from ..rundir import RunDir
 
         path = find_run(run, out)
+        RunDir(path).refuse_strange()  # a linked screenplay.html would open what it points to
         target = path / "screenplay.html"
         if not target.is_file():
             target = path / REPORT_FILE
