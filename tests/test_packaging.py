@@ -65,4 +65,4 @@ def test_wheel_carries_chains_and_prompts_and_runs_them(tmp_path):
     assert r.stdout.splitlines()[0].startswith(str(site))  # the wheel's copy ran
     assert str(ROOT) not in r.stdout.splitlines()[0]
     assert len(list(out.glob("*/steps/paragraphs.json"))) == 1
-    assert dramaturg.__version__ in (site / "dramaturg" / "__init__.py").read_text()
+    assert dramaturg.__version__ in (site / "dramaturg" / "_version.py").read_text()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dramaturg.providers import registry as registry_module
+from dramaturg.providers.installed import forget_registry, get_registry
 
 
 @pytest.fixture
@@ -38,17 +38,17 @@ def plugin_site(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
         "[dramaturg.providers]\nacme = acme_models:register\nbroken = acme_models:broken\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(registry_module, "_REGISTRY", None)
+    forget_registry()
     yield
     sys.modules.pop("acme_models", None)
-    registry_module._REGISTRY = None
+    forget_registry()
 
 
 def test_entry_point_provider_is_usable_and_broken_plugin_warns(plugin_site, project, tmp_path):
     from dramaturg import load_chain
 
     with pytest.warns(UserWarning, match="'broken' failed to load: acme plugin is broken"):
-        reg = registry_module.get_registry()
+        reg = get_registry()
     assert "acme" in reg.names() and "local" in reg.names()  # built-ins still there
     path = project("""
     name: plug

@@ -12,7 +12,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from dramaturg import FakeChatModel, load_chain
 from dramaturg.images import ImageRequest, ImageResult
-from dramaturg.providers.registry import ModelConfig, get_registry
+from dramaturg.providers import ModelConfig, get_registry
 from dramaturg.providers.sketch import SketchImageModel, render_sketch, sketch_image
 from dramaturg.spec import GenerationOptions
 

@@ -24,15 +24,15 @@ The faults are what the engine meets from web APIs: ``rate_limit`` (HTTP 429 wit
 ``hang`` seconds, 30 by default, for the engine's ``timeout`` to cut; then it times out itself).
 Whether the n-th try of a call fails depends only on the seed, the call (step, item, attempt,
 prompt) and n, not on timing or concurrency: a run repeated with the same seeds meets the same
-faults. ``echo_keys`` makes errors quote the keys of every provider's environment variables, as
-careless services echo the request, to check that no key reaches a file, log or message.
+faults. ``echo_keys`` makes errors quote the keys of the environment (every variable named like a
+credential), as careless services echo the request, to check that no key reaches a file, log or
+message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import threading
 import time
 from collections import Counter
@@ -49,6 +49,7 @@ from pydantic import Field, SkipValidation
 from .errors import ProviderError
 from .fakes import FakeCall, FakeChatModel, FakeImageModel, derived_response, fake_options
 from .images import ImageRequest, ImageResult
+from .secrets import secret_values
 
 TRANSIENT_FAULTS = ("rate_limit", "timeout", "server_error", "disconnect")
 ALL_FAULTS = (*TRANSIENT_FAULTS, "hang")
@@ -166,11 +167,7 @@ class FaultPlan:
     def _echoed(self) -> str:
         if not self.echo_keys:
             return ""
-        from .providers import get_registry
-
-        names = sorted({k for p in get_registry().providers() for k in p.env_keys})
-        keys = [os.environ[n] for n in names if os.environ.get(n)]
-        return "".join(f"&key={k}" for k in keys)
+        return "".join(f"&key={k}" for k in secret_values())
 
     def error(self, fault: str, identity: str) -> Exception:
         """The exception a real HTTP client would raise for ``fault``."""

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from . import (
+from .app import (
     CacheDirOpt,
-    _err,
-    _fail,
     app,
+    fail,
+    print_error,
 )
 
 cache_app = typer.Typer(
@@ -48,7 +48,7 @@ def cache_info(cache_dir: CacheDirOpt = None) -> None:
 
         info = read_info(_cache_dir(cache_dir))
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     print(f"location  {info.location}")
     print(f"entries   {info.entries}")
     print(f"blobs     {info.blobs}")
@@ -76,15 +76,15 @@ def cache_clear(
             return
         question = f"Delete {info.entries} entries ({_size(info.size)}) from {where}?"
         if not yes and not typer.confirm(question, default=False, abort=False):
-            _err("nothing deleted\n  hint: pass --yes to clear without a question")
+            print_error("nothing deleted\n  hint: pass --yes to clear without a question")
             raise typer.Exit(1)
         with StepCache.open(where) as cache:
             removed = cache.clear()
     except typer.Exit:
         raise
     except typer.Abort:
-        _err("nothing deleted\n  hint: pass --yes to clear without a question")
+        print_error("nothing deleted\n  hint: pass --yes to clear without a question")
         raise typer.Exit(1) from None
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     print(f"deleted {removed} entries from {where}")

@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
-from . import (
+from .app import (
     ChainArg,
     TemplatesOpt,
-    _err,
-    _fail,
-    _load,
     app,
+    fail,
+    load_chain_arg,
+    print_error,
 )
 
 
@@ -28,9 +28,9 @@ def validate(chain: ChainArg, templates: TemplatesOpt = None) -> None:
       dramaturg validate dramatron --templates my-prompts
     """
     try:
-        loaded = _load(chain, templates)
+        loaded = load_chain_arg(chain, templates)
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     spec = loaded.spec
     lines = [f"{loaded.path}: valid chain '{spec.name}' with {len(spec.steps)} steps"]
     for name, i in spec.inputs.items():
@@ -60,12 +60,14 @@ def graph(
     from .. import graph as graphs
 
     if format not in ("mermaid", "dot"):
-        _err(f"error: unknown format {format!r}\n  hint: use --format mermaid or --format dot")
+        print_error(
+            f"error: unknown format {format!r}\n  hint: use --format mermaid or --format dot"
+        )
         raise typer.Exit(2)
     try:
-        loaded = _load(chain)
+        loaded = load_chain_arg(chain)
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     g = loaded.graph
     sys.stdout.write(graphs.to_mermaid(g) if format == "mermaid" else graphs.to_dot(g, loaded.name))
 

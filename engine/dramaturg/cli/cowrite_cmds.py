@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from . import (
+from .app import (
     CacheDirOpt,
     ChainArg,
     JsonOpt,
@@ -18,11 +18,12 @@ from . import (
     NoCacheOpt,
     QuietOpt,
     TemplatesOpt,
-    _err,
-    _fail,
-    _folders,
-    _load,
     app,
+    cache_setting,
+    fail,
+    load_chain_arg,
+    print_error,
+    template_folders,
 )
 
 RunArg = Annotated[
@@ -119,7 +120,7 @@ def edit(
     except typer.Exit:
         raise
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if version.version <= before:
         print(f"{step}: no change (version {version.version} stays current)")
         return
@@ -181,11 +182,10 @@ def rerun(
     try:
         run_dir = _run(run, out)
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     try:
         from ..models import parse_model_overrides
         from ..reruns import rerun as rerun_run
-        from .run_cmds import _cache_setting
 
         result = rerun_run(
             run_dir,
@@ -193,18 +193,18 @@ def rerun(
             from_steps=list(from_ or []),
             seed=seed,
             models=parse_model_overrides(model or []),
-            templates=_folders(templates),
+            templates=template_folders(templates),
             concurrency=concurrency,
-            cache=_cache_setting(no_cache, cache_dir),
+            cache=cache_setting(no_cache, cache_dir),
             on_event=on_event,
         )
     except KeyboardInterrupt:
         printer.interrupted()
-        _err(f"interrupted\n  hint: finish it with `dramaturg rerun {run_dir}`")
+        print_error(f"interrupted\n  hint: finish it with `dramaturg rerun {run_dir}`")
         raise typer.Exit(130) from None
     except Exception as exc:
         printer.failed(exc)
-        raise _fail(exc) from None
+        raise fail(exc) from None
     for event in news:
         if event["event"] == "version":
             item = "" if event.get("item") is None else f" item {event['item']}"
@@ -212,7 +212,7 @@ def rerun(
             print(f"{event['step']}: version {event['version']} ({kind}): {event['note']}")
         else:
             what = event["step"] + ("" if event.get("item") is None else f"/{event['item']}")
-            _err(
+            print_error(
                 f"kept your edit of {what}, though its inputs changed since\n"
                 f"  hint: regenerate it with `dramaturg rerun {run_dir} --only {what}`"
             )
@@ -253,10 +253,10 @@ def continue_(
             item,
             models=parse_model_overrides(model or []),
             seed=seed,
-            templates=_folders(templates),
+            templates=template_folders(templates),
         )
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _changed(run_dir, version, f"is current: {version.note}")
 
 
@@ -284,7 +284,7 @@ def history(
         versions = step_history(run_dir, step, item)
         stale = ((read_manifest(run_dir).get("steps") or {}).get(step) or {}).get("stale")
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     what = f"{step}{'' if item is None else f' item {item}'}"
     if not versions:
         print(f"{what}: no versions (the step has not finished)")
@@ -352,7 +352,7 @@ def checkout(
 
         restored = checkout_version(run_dir, step, version)
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _changed(run_dir, restored, "is current")
 
 
@@ -366,10 +366,10 @@ def templates(chain: ChainArg, templates: TemplatesOpt = None) -> None:
     [dim]dramaturg rerun RUN[/dim] recomputes only its step and what depends on it.
     """
     try:
-        loaded = _load(chain, templates)
+        loaded = load_chain_arg(chain, templates)
         uses = loaded.templates()
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     for step, found in uses.items():
         print(step)
         for use in found:

@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from . import _err
+from .app import print_error
 
 
 def read_file(file: Path | None, what: str = "--file") -> str:
@@ -68,7 +68,7 @@ def edit_in_editor(
         while True:
             done = subprocess.run([*shlex.split(editor), str(path)], check=False)
             if done.returncode != 0:
-                _err(f"the editor exited with status {done.returncode}: nothing saved")
+                print_error(f"the editor exited with status {done.returncode}: nothing saved")
                 raise typer.Exit(1)
             text = read_file(path, "the edited file")
             if not text.strip() or text == original:
@@ -79,7 +79,7 @@ def edit_in_editor(
                     run_dir, step, text, item=item, source=path.name, note=note or "edited"
                 )
             except InputError as exc:
-                _err(f"error: {exc}")
+                print_error(f"error: {exc}")
                 if not typer.confirm("Edit again?", default=True, abort=False, err=True):
-                    _err("nothing saved")
+                    print_error("nothing saved")
                     raise typer.Exit(2) from None

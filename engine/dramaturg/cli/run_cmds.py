@@ -8,7 +8,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from . import (
+from .app import (
     CacheDirOpt,
     ChainArg,
     JsonOpt,
@@ -16,10 +16,11 @@ from . import (
     NoCacheOpt,
     QuietOpt,
     TemplatesOpt,
-    _err,
-    _fail,
-    _load,
     app,
+    cache_setting,
+    fail,
+    load_chain_arg,
+    print_error,
 )
 
 
@@ -76,8 +77,8 @@ def run(
         from ..inputs import parse_assignments, read_inputs_file
         from ..models import parse_model_overrides
 
-        cache = _cache_setting(no_cache, cache_dir)
-        loaded = _load(chain, templates)
+        cache = cache_setting(no_cache, cache_dir)
+        loaded = load_chain_arg(chain, templates)
         values: dict[str, Any] = read_inputs_file(inputs) if inputs else {}
         assigned = parse_assignments(set_ or [])
         values.update(assigned)
@@ -106,30 +107,20 @@ def _drive(printer: Any, start: Callable[[], Any]) -> None:
         _interrupted(printer.run_dir)
     except Exception as exc:
         printer.failed(exc)
-        raise _fail(exc) from None
+        raise fail(exc) from None
     printer.summary(result)
     if not result.ok:
         raise typer.Exit(1)
 
 
-def _cache_setting(no_cache: bool, cache_dir: Path | None) -> bool | Path | None:
-    from ..errors import InputError
-
-    if no_cache and cache_dir is not None:
-        raise InputError(
-            "--no-cache and --cache-dir contradict each other", hint="give one of them"
-        )
-    return False if no_cache else cache_dir
-
-
 def _interrupted(run_dir: str | None) -> NoReturn:
     if run_dir:
-        _err(
+        print_error(
             f"interrupted; finished steps are kept in {run_dir}\n"
             f"  hint: continue with `dramaturg resume {run_dir}`"
         )
     else:
-        _err("interrupted")
+        print_error("interrupted")
     raise typer.Exit(130)
 
 
@@ -167,7 +158,7 @@ def resume(
             run_dir,
             models=parse_model_overrides(model or []),
             concurrency=concurrency,
-            cache=_cache_setting(no_cache, cache_dir),
+            cache=cache_setting(no_cache, cache_dir),
             on_event=printer,
         )
 
@@ -209,13 +200,13 @@ def export(
             if not wanted:
                 return
         if not exports:
-            _err(f"error: the chain of {run_dir} declares no exports")
+            print_error(f"error: the chain of {run_dir} declares no exports")
             raise typer.Exit(2)
         written = export_run(result, exports, formats=wanted or None)
     except typer.Exit:
         raise
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     for name, files in written.items():
         for f in files:
             print(f"{name}: {run_dir / f}")

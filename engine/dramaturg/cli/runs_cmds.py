@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from . import _err, _fail, app
+from .app import app, fail, print_error
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -76,7 +76,9 @@ def runs_list(
 
     runs = list_runs(out)
     if not runs:
-        _err(f"no runs in {out}\n  hint: `dramaturg run CHAIN` makes one; --out picks the folder")
+        print_error(
+            f"no runs in {out}\n  hint: `dramaturg run CHAIN` makes one; --out picks the folder"
+        )
         raise typer.Exit(0)
     shown = runs[:limit] if limit else runs
     rows = [
@@ -147,7 +149,7 @@ def runs_show(run: RunArg, out: OutOpt = Path("outputs")) -> None:
         path = find_run(run, out)
         manifest = read_manifest(path)
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _show(path, manifest, run_info(path, manifest))
 
 
@@ -300,12 +302,12 @@ def open_run(run: RunArg, out: OutOpt = Path("outputs")) -> None:
             if not target.is_file():
                 target = write_report(path)
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     target = target.resolve()
     command = _opener()
     if command is None:
         print(target)
-        _err("no opener here (no desktop session); open that file in a browser")
+        print_error("no opener here (no desktop session); open that file in a browser")
         return
     try:
         proc = subprocess.Popen(
@@ -321,7 +323,7 @@ def open_run(run: RunArg, out: OutOpt = Path("outputs")) -> None:
             _DETACHED.append(proc)
     except OSError as exc:
         print(target)
-        _err(f"could not start {command[0]}: {exc.strerror}; open that file in a browser")
+        print_error(f"could not start {command[0]}: {exc.strerror}; open that file in a browser")
         return
     print(target)
 
@@ -343,7 +345,7 @@ def report(run: RunArg, out: OutOpt = Path("outputs")) -> None:
 
         written = write_report(find_run(run, out))
     except Exception as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     print(written)
 
 

@@ -7,6 +7,7 @@ providers are registered through the same hook (``dramaturg.providers.builtin:re
 
 from __future__ import annotations
 
-from .registry import ModelConfig, Provider, Registry, get_registry
+from .installed import get_registry
+from .registry import ModelConfig, Provider, Registry
 
 __all__ = ["ModelConfig", "Provider", "Registry", "get_registry"]

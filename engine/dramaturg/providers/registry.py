@@ -6,7 +6,6 @@ import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelError, ProviderError
@@ -131,27 +130,3 @@ class Registry:
             )
         provider.check_installed()
         return provider.image(config)
-
-
-_REGISTRY: Registry | None = None
-
-
-def get_registry() -> Registry:
-    """The process-wide registry: built-ins plus every installed entry point."""
-    global _REGISTRY
-    if _REGISTRY is None:
-        reg = Registry()
-        from .builtin import register as register_builtin
-
-        register_builtin(reg.add)
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.value == "dramaturg.providers.builtin:register":
-                continue
-            try:
-                ep.load()(reg.add)
-            except Exception as exc:  # a broken plugin must not break the engine
-                import warnings
-
-                warnings.warn(f"provider plugin {ep.name!r} failed to load: {exc}", stacklevel=2)
-        _REGISTRY = reg
-    return _REGISTRY

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .. import __version__
+from .._version import __version__
 from ..errors import ModelError, ProviderError
 from ..images import ImageModel, ImageRequest, ImageResult
 from .retry import http_error

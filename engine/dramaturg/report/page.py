@@ -14,7 +14,8 @@ import time
 from importlib import resources
 from typing import Any
 
-from .. import __version__, figures
+from .. import figures
+from .._version import __version__
 from .colours import attr, colours
 from .dag import dag_svg, is_cached
 from .data import Item, RunData, Step
