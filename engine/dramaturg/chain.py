@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import graph as graphs
-from .errors import InputError, RunStorageError
 from .inputs import resolve_inputs
-from .models import ModelSet
+from .render import compiled_template
 from .result import RunResult
 from .rundir import RunDir, make_run_id
-from .runner import Event, Runner, RunSettings, compiled_template
+from .runner import Event
+from .session import CacheSetting, RunOptions, RunSession
 from .source import load_yaml, read_text
 from .spec import ChainSpec, PromptRef
 from .syncrun import run_sync
@@ -25,13 +23,7 @@ from .validate import Checked, check
 if TYPE_CHECKING:
     import networkx as nx
 
-    from .callplan import CallPlan
-    from .memo import Memo
-    from .records import FinishedRecords
     from .templateuse import TemplateUse
-
-#: ``cache=`` of a run: None or True (the default folder), False (no cache) or a folder
-CacheSetting = bool | str | os.PathLike[str] | None
 
 DEFAULT_OUT = Path("outputs")
 
@@ -69,6 +61,11 @@ class Chain:
         self.path = path
         self.text = text
         self._checked = checked
+
+    @property
+    def checked(self) -> Checked:
+        """The chain as checked: each step's plan (dependencies, inputs, model, templates)."""
+        return self._checked
 
     @property
     def spec(self) -> ChainSpec:
@@ -148,162 +145,52 @@ class Chain:
         every step's
         status and output; check ``result.ok`` or call ``result.raise_for_status()``.
         """
-        if concurrency < 1:
-            raise InputError("concurrency must be at least 1")
+        options = RunOptions(
+            concurrency=concurrency,
+            retries=retries,
+            backoff=backoff,
+            cache=cache,
+            export=export,
+            on_event=on_event,
+        )
         values = resolve_inputs(self.spec.inputs, dict(inputs or {}), from_text=text_inputs)
-        model_set = self._model_set(models, dry_run=dry_run, inputs=values, seed=seed)
-        chain_hash = self.content_hash
-        memo = self._memo(cache, model_set, on_event)
-        try:
-            rundir = None
-            if out is not None:
-                from .snapshot import save_snapshot
+        session = self.session(values, options, models=models, dry_run=dry_run, seed=seed)
+        if out is None:
+            return await session.run(None)
+        where = Path(out)
 
-                rundir = RunDir.create(Path(out), make_run_id(self.name, chain_hash, values))
-                save_snapshot(rundir, self.text, self._checked)  # for resume and re-exports
-            settings = RunSettings(concurrency=concurrency, retries=retries, backoff=backoff)
-            return await self._execute(
-                values,
-                model_set,
-                rundir,
-                settings,
-                chain_hash=chain_hash,
-                on_event=on_event,
-                memo=memo,
-                export=export,
-            )
-        finally:
-            if memo is not None:
-                memo.close()
+        def new_folder() -> RunDir:
+            from .snapshot import save_snapshot
 
-    def _model_set(
+            rundir = RunDir.create(where, make_run_id(self.name, session.chain_hash, values))
+            save_snapshot(rundir, self.text, self._checked)  # for resume and re-exports
+            return rundir
+
+        return await session.run(new_folder)
+
+    def session(
         self,
-        models: Mapping[str, Any] | None,
-        *,
-        dry_run: bool,
         inputs: dict[str, Any],
-        seed: int | None,
-    ) -> ModelSet:
-        model_set = ModelSet(self.spec.models, models, dry_run=dry_run, inputs=inputs, seed=seed)
-        model_set.check_providers({self._checked.plans[s].model for s in self.spec.steps})
-        for step in self.spec.steps.values():  # fail before any work if a model cannot load
-            model_set.instance(step)
-        return model_set
-
-    def _memo(
-        self,
-        cache: CacheSetting,
-        model_set: ModelSet,
-        on_event: Callable[[Event], None] | None,
-    ) -> Memo | None:
-        """The step cache for a run: none for dry runs or ``cache=False``. When the default
-        folder cannot be used the run goes on without a cache and says so (event
-        ``cache_off``); a folder the caller named must work (else InputError: nothing ran)."""
-        from .cache import StepCache, cache_dir_for
-        from .memo import Memo
-
-        where = None if model_set.dry_run else cache_dir_for(cache)
-        if where is None:
-            return None
-        try:
-            store = StepCache.open(where)
-        except RunStorageError as exc:
-            if cache not in (None, True):
-                raise InputError(exc.message, hint=exc.hint) from None
-            _cache_off(on_event)(f"running without the step cache: {exc}")
-            return None
-        return Memo(store, self._checked, model_set, _cache_off(on_event))
-
-    def _run_memo(
-        self,
-        memo: Memo | None,
-        model_set: ModelSet,
-        rundir: RunDir | None,
-        on_event: Callable[[Event], None] | None,
-        plan: CallPlan | None,
-    ) -> Memo | None:
-        """A run with a folder keys every call and logs its answers there (a later rerun takes
-        the unchanged ones from the log), with or without the step cache."""
-        if rundir is None:
-            return memo
-        from .calllog import CallLog
-        from .memo import Memo
-
-        if memo is None:
-            memo = Memo(None, self._checked, model_set, _cache_off(on_event))
-        memo.log, memo.plan = CallLog(rundir), plan
-        return memo
-
-    async def _execute(
-        self,
-        values: dict[str, Any],
-        model_set: ModelSet,
-        rundir: RunDir | None,
-        settings: RunSettings,
+        options: RunOptions,
         *,
-        chain_hash: str,
-        on_event: Callable[[Event], None] | None,
-        memo: Memo | None,
-        export: bool,
+        models: Mapping[str, Any] | None = None,
+        dry_run: bool = False,
+        seed: int | None = None,
+        chain_hash: str | None = None,
         chain_file: str | None = None,
-        previous: FinishedRecords | None = None,
-        started: float | None = None,
-        history: list[dict[str, Any]] | None = None,
-        plan: CallPlan | None = None,
-    ) -> RunResult:
-        """Run the steps into ``rundir`` (a new run, or the folder of one being resumed or
-        rerun: ``plan``)."""
-        memo = self._run_memo(memo, model_set, rundir, on_event, plan)
-        try:
-            with rundir.lock() if rundir is not None else contextlib.nullcontext():
-                if rundir is not None and previous is not None:
-                    rundir.remove_leftovers()  # of the attempt that was killed
-                runner = Runner(
-                    self._checked,
-                    chain_file or str(self.path),
-                    chain_hash,
-                    values,
-                    model_set,
-                    rundir,
-                    settings,
-                    on_event,
-                    memo=memo,
-                    previous=previous,
-                    chain_path=str(self.path.resolve()),
-                    started=started,
-                    history=history,
-                )
-                result = await runner.run()
-        finally:  # in this event loop, while its connections can still be closed cleanly
-            await model_set.aclose()
-            if memo is not None and memo.log is not None:
-                memo.log.close()
-        try:
-            if export and result.ok and rundir is not None and self.spec.exports:
-                from .runs import export_run
-
-                if on_event is not None:
-                    names = [e.type for e in self.spec.exports]
-                    on_event({"event": "export_started", "time": time.time(), "exporters": names})
-                export_run(result, self.spec.exports)
-        finally:  # done or failed, exported or not: report.html tells what happened
-            if rundir is not None:
-                from .report import REPORT_FILE, write_report_quietly
-
-                declared = {
-                    sid: {"description": s.description, "for_each": s.for_each}
-                    for sid, s in self.spec.steps.items()
-                }
-                if write_report_quietly(rundir.root, on_event, declared) is not None:
-                    result.report = REPORT_FILE
-        return result
-
-
-def _cache_off(on_event: Callable[[Event], None] | None) -> Callable[[str], None]:
-    """Reports that the step cache (or the call log) is off, as the event ``cache_off``."""
-
-    def cache_off(reason: str) -> None:
-        if on_event is not None:
-            on_event({"event": "cache_off", "time": time.time(), "reason": reason})
-
-    return cache_off
+    ) -> RunSession:
+        """The chain's steps ready to run for ``inputs`` (resolved) on its models (``models``
+        as for :meth:`arun`, every one loaded now). ``chain_hash`` and ``chain_file``: as a run
+        recorded them, when the session goes on in that run's folder."""
+        model_set = RunSession.open_models(
+            self._checked, models, dry_run=dry_run, inputs=inputs, seed=seed
+        )
+        return RunSession(
+            self._checked,
+            inputs,
+            model_set,
+            options,
+            chain_file=chain_file or str(self.path),
+            chain_path=str(self.path.resolve()),
+            chain_hash=chain_hash or self.content_hash,
+        )

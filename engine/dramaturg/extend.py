@@ -20,7 +20,9 @@ from typing import Any
 
 from .errors import InputError
 from .reopen import derived_seed, render_call, reopen
+from .result import StepResult
 from .runstate import RunState
+from .session import RunOptions
 from .syncrun import run_sync
 from .versions import CONTINUE, CallState, Version, call_id
 
@@ -67,7 +69,10 @@ async def acontinue_step(
             f"step '{step}' has one output per item: name the one to continue",
             hint=f"e.g. dramaturg continue {state.root} {step} 0",
         )
-    opened = reopen(state, templates=templates, models=models)
+    opened = reopen(
+        state, templates=templates, models=models, options=RunOptions(on_event=on_event)
+    )
+    session = opened.session
     try:
         with state.locked():
             state.sync()
@@ -82,10 +87,9 @@ async def acontinue_step(
                     hint=f"edit it instead: dramaturg edit {state.root} {step}",
                 )
             call = render_call(opened, state, step, item)
-            call.runner.on_event = on_event
             ask = DEFAULT_PROMPT
             if spec.continue_ is not None:
-                ask = call.runner._render(step, "continue", spec.continue_, call.context)
+                ask = session.renderer.render(step, "continue", spec.continue_, call.context)
             was = current.calls.get(call_id(item)) or CallState()
             before = was.raw if was.raw and not was.pinned else _as_answer(value)
             used = seed
@@ -94,7 +98,8 @@ async def acontinue_step(
                 used = derived_seed(base, state.store.latest(step) + 1)
             from langchain_core.messages import AIMessage, HumanMessage
 
-            record = await call.runner.calls.text(
+            results = {sid: StepResult(sid) for sid in opened.chain.spec.steps}
+            record = await session.step_calls(results).text(
                 step,
                 opened.chain.spec.steps[step],
                 call.prompt,
@@ -137,7 +142,7 @@ async def acontinue_step(
             state.write_manifest()
             state.export()
     finally:
-        await opened.models.aclose()
+        await session.aclose()
     return version
 
 

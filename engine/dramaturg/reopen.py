@@ -14,26 +14,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .answerschemas import AnswerSchemas
 from .chain import Chain
 from .errors import InputError
 from .inputs import resolve_inputs
-from .models import ModelSet
 from .runstate import RunState
+from .session import RunOptions, RunSession
 from .snapshot import CHAIN_FILE, override_folders
 from .source import load_yaml, read_text
 from .validate import check
 
 if TYPE_CHECKING:
-    from .runner import Runner
+    from .models import ModelSet
 
 
 @dataclass
 class Reopened:
     chain: Chain
-    inputs: dict[str, Any]
-    models: ModelSet
+    #: the run's chain, inputs and models, ready to run in its folder
+    session: RunSession
     #: the run's recorded settings (concurrency, seed, dry_run, cache)
     settings: dict[str, Any]
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return self.session.inputs
+
+    @property
+    def models(self) -> ModelSet:
+        return self.session.models
 
 
 def reopen(
@@ -42,9 +51,11 @@ def reopen(
     templates: Sequence[str | Path] = (),
     models: Mapping[str, Any] | None = None,
     render_only: bool = False,
+    options: RunOptions | None = None,
 ) -> Reopened:
-    """``render_only``: no model will be called (the fakes stand in; nothing is loaded)."""
-    from .resume import _recorded_models
+    """``render_only``: no model will be called (the fakes stand in; nothing is loaded).
+    ``options``: how the session runs (default: as the run recorded its concurrency)."""
+    from .resume import recorded_models
 
     snapshot = state.root / CHAIN_FILE
     if not snapshot.is_file():
@@ -63,16 +74,21 @@ def reopen(
     chain = Chain(original, text, checked)
     recorded = dict(state.manifest.get("settings") or {})
     inputs = resolve_inputs(chain.spec.inputs, dict(state.manifest.get("inputs") or {}))
+    if options is None:
+        options = RunOptions(concurrency=int(recorded.get("concurrency") or 8))
+    info = state.manifest.get("chain") or {}
     if render_only:
-        model_set = ModelSet(chain.spec.models, dry_run=True, inputs=inputs)
+        session = chain.session(inputs, options, dry_run=True, chain_file=info.get("file"))
     else:
-        model_set = chain._model_set(
-            _recorded_models(state.manifest, chain.spec, models or {}),
+        session = chain.session(
+            inputs,
+            options,
+            models=recorded_models(state.manifest, chain.spec, models or {}),
             dry_run=bool(recorded.get("dry_run")),
-            inputs=inputs,
             seed=recorded.get("seed"),
+            chain_file=info.get("file"),
         )
-    return Reopened(chain, inputs, model_set, recorded)
+    return Reopened(chain, session, recorded)
 
 
 def derived_seed(base: int | None, version: int) -> int:
@@ -89,38 +105,25 @@ class RenderedCall:
     system: str
     schema: dict[str, Any] | None
     context: dict[str, Any]
-    runner: Runner
 
 
 def render_call(opened: Reopened, state: RunState, step: str, item: int | None) -> RenderedCall:
-    """Render a call of ``step`` (one fan-out ``item``) with the runner's own rendering, from
-    the current outputs of the steps it reads."""
-    from .runner import Runner, RunSettings
-
-    chain = opened.chain
-    runner = Runner(
-        chain._checked,
-        str(chain.path),
-        chain.content_hash,
-        opened.inputs,
-        opened.models,
-        None,
-        RunSettings(),
-    )
-    spec = chain.spec.steps[step]
-    for dep in chain.dependencies(step):
-        runner.results[dep].output = state.output(dep)
-    # the runner's rendering (package-private), so that a call renders exactly as in a run
-    context = runner._context(step)
+    """Render a call of ``step`` (one fan-out ``item``) with the run's own rendering, from the
+    current outputs of the steps it reads."""
+    renderer = opened.session.renderer
+    spec = opened.chain.spec.steps[step]
+    context = renderer.context(step, state.output)
     if spec.for_each is not None and item is not None:
-        values = runner._items(step, spec, context)
+        values = renderer.items(step, spec, context)
         if not 0 <= item < len(values):
             raise InputError(
                 f"step '{step}' now has {len(values)} items: item {item} is gone",
                 hint=f"rerun the run first: dramaturg rerun {state.root}",
             )
-        context = {**context, spec.as_: values[item], "index": item}
-    prompt = runner._render(step, "prompt", spec.prompt, context)
-    system = runner._render(step, "system", spec.system, context) if spec.system else ""
-    schema = runner.schemas.for_call(step, spec, context) if spec.kind != "image" else None
-    return RenderedCall(prompt, system, schema, context, runner)
+        context = renderer.item_context(spec, context, item, values[item])
+    prompt = renderer.render(step, "prompt", spec.prompt, context)
+    system = renderer.render(step, "system", spec.system, context) if spec.system else ""
+    schema = None
+    if spec.kind != "image":
+        schema = AnswerSchemas(renderer.render, renderer.chain_file).for_call(step, spec, context)
+    return RenderedCall(prompt, system, schema, context)

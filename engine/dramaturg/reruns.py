@@ -25,18 +25,20 @@ import functools
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from . import graph as graphs
 from .calllog import read_blob, read_log
 from .callplan import Call, CallPlan, Pin
-from .chain import CacheSetting
 from .errors import InputError
 from .reopen import Reopened, derived_seed, reopen
 from .result import RunResult
-from .runner import Event, RunSettings
-from .runstate import PENDING, RunState
+from .rundir import PENDING
+from .runner import Event
+from .runstate import RunState
+from .session import CacheSetting, Earlier, RunOptions
 from .snapshot import save_snapshot
 from .syncrun import run_sync
 from .versions import NEW, RERUN, WHOLE, CallState, Version, call_id
@@ -94,18 +96,18 @@ async def arerun(
             hint="add --only STEP[/ITEM] or --from STEP (or rerun the whole chain: "
             "dramaturg run CHAIN --seed N)",
         )
-    opened = reopen(state, templates=templates, models=models)
-    chain = opened.chain
-    recorded = opened.settings
+    recorded = dict(state.manifest.get("settings") or {})
     if cache is None and "cache" in recorded:
         cache = False if recorded["cache"] is None else Path(recorded["cache"])
-    settings = RunSettings(
+    options = RunOptions(
         concurrency=concurrency or int(recorded.get("concurrency") or 8),
         retries=retries,
         backoff=backoff,
+        cache=cache,
+        export=False,  # after the versions are recorded
     )
-    if settings.concurrency < 1:
-        raise InputError("concurrency must be at least 1")
+    opened = reopen(state, templates=templates, models=models, options=options)
+    chain = opened.chain
     with state.locked(rerun=True):
         stopped = state.pending()
         if stopped is not None and not (targets or from_steps):  # finish the one that stopped
@@ -123,26 +125,16 @@ async def arerun(
             "seed": seed,
         }
         state.rundir.write_json(PENDING, {**args, "started": time.time()})
-        save_snapshot(state.rundir, chain.text, chain._checked)
-    memo = chain._memo(cache, opened.models, on_event)
-    try:
-        result = await chain._execute(
-            opened.inputs,
-            opened.models,
-            state.rundir,
-            settings,
-            chain_hash=chain.content_hash,
-            chain_file=(state.manifest.get("chain") or {}).get("file"),
-            on_event=_kept_as_resumed(on_event, plan),
-            memo=memo,
-            export=False,
-            started=state.manifest.get("started"),
-            history=state.manifest.get("resumed"),
-            plan=plan,
-        )
-    finally:
-        if memo is not None:
-            memo.close()
+        save_snapshot(state.rundir, chain.text, chain.checked)
+    session = opened.session.with_options(
+        replace(options, on_event=_kept_as_resumed(on_event, plan))
+    )
+    earlier = Earlier(
+        started=state.manifest.get("started"),
+        history=list(state.manifest.get("resumed") or []),
+        plan=plan,
+    )
+    result = await session.run(state.rundir, earlier)
     with state.locked(rerun=True):
         made = _record(state, opened, result, plan, args)
         with contextlib.suppress(OSError):

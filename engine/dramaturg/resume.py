@@ -16,16 +16,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .chain import CacheSetting, Chain
+from .chain import Chain
 from .errors import InputError
 from .inputs import resolve_inputs
 from .models import redact
 from .records import FinishedRecords
 from .result import RunResult
-from .rundir import RunDir
-from .runner import Event, RunSettings
+from .rundir import PENDING, RunDir
+from .runner import Event
 from .runs import read_manifest
-from .runstate import PENDING
+from .session import CacheSetting, Earlier, RunOptions
 from .snapshot import CHAIN_FILE, TEMPLATES_DIR
 from .source import load_yaml, read_text
 from .spec import ChainSpec, ModelSpec
@@ -69,48 +69,39 @@ async def aresume_run(
     chain, kept = load_chain_snapshot(root, manifest)
     recorded = manifest.get("settings") or {}
     values = resolve_inputs(chain.spec.inputs, dict(manifest.get("inputs") or {}))
-    model_set = chain._model_set(
-        _recorded_models(manifest, chain.spec, models or {}),
+    if cache is None and "cache" in recorded:
+        cache = False if recorded["cache"] is None else Path(recorded["cache"])
+    options = RunOptions(
+        concurrency=concurrency or int(recorded.get("concurrency") or 8),
+        retries=retries,
+        backoff=backoff,
+        cache=cache,
+        export=export,
+        on_event=on_event,
+    )
+    info = manifest.get("chain") or {}
+    session = chain.session(
+        values,
+        options,
+        models=recorded_models(manifest, chain.spec, models or {}),
         dry_run=bool(recorded.get("dry_run")),
-        inputs=values,
         seed=recorded.get("seed"),
+        chain_hash=info.get("hash"),
+        chain_file=info.get("file"),
     )
     templates = "run folder" if kept else "prompt folders"
     if on_event is not None:
-        folders = [str(p) for p in chain._checked.prompt_dirs]
+        folders = [str(p) for p in chain.checked.prompt_dirs]
         on_event(
             {"event": "resume", "time": time.time(), "run_dir": str(root), "templates": templates}
             | ({} if kept else {"template_folders": folders})
         )
-    info = manifest.get("chain") or {}
-    if cache is None and "cache" in recorded:
-        cache = False if recorded["cache"] is None else Path(recorded["cache"])
-    settings = RunSettings(
-        concurrency=concurrency or int(recorded.get("concurrency") or 8),
-        retries=retries,
-        backoff=backoff,
+    earlier = Earlier(
+        started=manifest.get("started"),
+        history=[*(manifest.get("resumed") or []), {"at": time.time(), "templates": templates}],
+        records=FinishedRecords(RunDir(root), manifest),
     )
-    if settings.concurrency < 1:
-        raise InputError("concurrency must be at least 1")
-    memo = chain._memo(cache, model_set, on_event)
-    try:
-        return await chain._execute(
-            values,
-            model_set,
-            RunDir(root),
-            settings,
-            chain_hash=str(info.get("hash") or chain.content_hash),
-            chain_file=info.get("file"),
-            on_event=on_event,
-            memo=memo,
-            export=export,
-            previous=FinishedRecords(RunDir(root), manifest),
-            started=manifest.get("started"),
-            history=[*(manifest.get("resumed") or []), {"at": time.time(), "templates": templates}],
-        )
-    finally:
-        if memo is not None:
-            memo.close()
+    return await session.run(RunDir(root), earlier)
 
 
 def load_chain_snapshot(root: Path, manifest: dict[str, Any]) -> tuple[Chain, bool]:
@@ -132,11 +123,11 @@ def load_chain_snapshot(root: Path, manifest: dict[str, Any]) -> tuple[Chain, bo
     return Chain(original, text, checked), kept.is_dir()
 
 
-def _recorded_models(
+def recorded_models(
     manifest: dict[str, Any], spec: ChainSpec, given: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The models the run used, as overrides of the chain's own where they differ (``--model``
-    at run time), plus the caller's ``given`` ones."""
+    """The models the run in a folder used (its ``manifest``), as overrides of the chain's own
+    where they differ (``--model`` at run time), plus the caller's ``given`` ones."""
     declared = resolved_models(spec.models)
     out: dict[str, Any] = {}
     for name, entry in (manifest.get("models") or {}).items():

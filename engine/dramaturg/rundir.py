@@ -46,6 +46,8 @@ _WRITE_FLAGS = (
 _SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 #: the largest file read from a run folder (a record, a prompt, an image); larger is damaged
 MAX_FILE = 64 * 1024 * 1024
+#: written while a rerun runs, removed when it has recorded its versions
+PENDING = "versions/rerun.json"
 
 
 def make_run_id(chain_name: str, chain_hash: str, inputs: dict[str, Any]) -> str:

@@ -11,96 +11,86 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .accounting import Accounts
 from .answerschemas import AnswerSchemas
-from .errors import DramaturgError, RunStorageError, TemplateRenderError
+from .errors import DramaturgError, RunStorageError
 from .executor import Executor
-from .fanout import FanOutError, fan_out_items
 from .memo import Memo
 from .models import ModelSet
 from .records import CallRecord, FinishedRecords
+from .render import Renderer
 from .result import RunResult, StepResult, Usage
 from .rundir import RunDir
 from .secrets import scrub
-from .spec import PromptRef, StepSpec
+from .spec import StepSpec
 from .stepcalls import RunSettings, StepCalls, StepError
-from .templates import render
 from .validate import Checked, model_name_for
 from .writer import Writer
 
-__all__ = ["Event", "RunSettings", "Runner", "StepError"]
+__all__ = ["Event", "RunJob", "RunSettings", "Runner", "StepError"]
 
 Event = dict[str, Any]
 
 
-def compiled_template(
-    checked: Checked, sid: str, key: str, ref: PromptRef, chain_file: str
-) -> tuple[Any, str, int]:
-    """A step's template ("prompt", "system" or "schema") compiled once per chain (kept in
-    ``checked.compiled``), with the file and line offset its render errors point to."""
-    cache_key = (sid, key)
-    if cache_key not in checked.compiled:
-        t = checked.templates
-        if ref.file is not None:
-            checked.compiled[cache_key] = (t.load(ref.file), ref.file, 0)
-        else:
-            offset = checked.inline_offsets.get(cache_key, 0)
-            checked.compiled[cache_key] = (t.inline(ref.text or ""), chain_file, offset)
-    return checked.compiled[cache_key]  # type: ignore[no-any-return]
+@dataclass(frozen=True)
+class RunJob:
+    """What one execution of a chain's steps is made of, besides its folder and step cache."""
+
+    checked: Checked
+    #: the chain file as the run names it (manifest, messages) and its absolute path
+    chain_file: str
+    chain_path: str | None
+    chain_hash: str
+    inputs: dict[str, Any]
+    models: ModelSet
+    settings: RunSettings
+    on_event: Callable[[Event], None] | None = None
+    #: resume: the finished work of the attempt that stopped
+    previous: FinishedRecords | None = None
+    #: when the run first started, and its earlier attempts (resumes)
+    started: float | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Runner:
     """Runs the steps of a validated chain into a run folder."""
 
-    def __init__(
-        self,
-        checked: Checked,
-        chain_file: str,
-        chain_hash: str,
-        inputs: dict[str, Any],
-        models: ModelSet,
-        rundir: RunDir | None,
-        settings: RunSettings,
-        on_event: Callable[[Event], None] | None = None,
-        *,
-        memo: Memo | None = None,
-        previous: FinishedRecords | None = None,
-        chain_path: str | None = None,
-        started: float | None = None,
-        history: list[dict[str, Any]] | None = None,
-    ) -> None:
+    def __init__(self, job: RunJob, rundir: RunDir | None, memo: Memo | None) -> None:
+        checked, inputs, models, settings = job.checked, job.inputs, job.models, job.settings
+        chain_file = job.chain_file
         self.checked = checked
         self.spec = checked.spec
         self.inputs = inputs
         self.models = models
         self.rundir = rundir
         self.settings = settings
-        self.on_event = on_event
+        self.on_event = job.on_event
         self.chain_file = chain_file
-        self.schemas = AnswerSchemas(self._render, chain_file)
-        self.chain_hash = chain_hash
-        self.chain_path = chain_path
+        #: renders every call of the run's steps
+        self.renderer = Renderer(checked, chain_file, inputs)
+        self.schemas = AnswerSchemas(self.renderer.render, chain_file)
+        self.chain_hash = job.chain_hash
+        self.chain_path = job.chain_path
         #: the step cache (None: off) and, when resuming, the earlier attempt's finished work
         self.memo = memo
-        self.previous = previous
+        self.previous = job.previous
         #: steps kept whole from the earlier attempt (their dependents may keep theirs)
         self._kept_whole: set[str] = set()
         #: earlier attempts at this run (resumes), recorded in the manifest
-        self.history = list(history or [])
+        self.history = list(job.history)
         used = {model_name_for(s) for s in self.spec.steps.values()}
         self.used_models = used
         self.results = {sid: StepResult(sid) for sid in self.spec.steps}
         #: token and cost accounting (the price table is read once per run)
         self.accounts = Accounts.for_run(models, self.spec.steps)
-        policies = {n: models.policy(n, settings.retries) for n in used}
-        self.calls = StepCalls(models, settings, policies, self.results, rundir, self.emit, checked)
+        self.calls = StepCalls.for_run(checked, models, settings, self.results, rundir, self.emit)
         self.status = "running"
-        self.started = started or time.time()
+        self.started = job.started or time.time()
         self.ended: float | None = None
-        self._compiled = checked.compiled  # shared by every run of the chain
         self._last_flush = 0.0
         self._flush_interval = 0.2
         #: prompts, records and in-progress manifests, written off the critical path; the run
@@ -301,7 +291,7 @@ class Runner:
         self.flush()
         extra: dict[str, Any] = {}
         try:
-            context = self._context(sid)
+            context = self.renderer.context(sid, self._output_of)
             if spec.for_each is not None:
                 output = await self._fan_out(sid, spec, context)
             else:
@@ -360,14 +350,11 @@ class Runner:
                 {"step": sid, **data, "usage": r.usage.as_dict(), "attempts": r.attempts},
             )
 
-    def _context(self, sid: str) -> dict[str, Any]:
-        ctx = dict(self.inputs)
-        for dep in self.checked.plans[sid].deps:
-            ctx[dep] = self.results[dep].output
-        return ctx
+    def _output_of(self, sid: str) -> Any:
+        return self.results[sid].output
 
     async def _fan_out(self, sid: str, spec: StepSpec, context: dict[str, Any]) -> list[Any]:
-        items = self._items(sid, spec, context)
+        items = self.renderer.items(sid, spec, context)
         r = self.results[sid]
         r.items_total = len(items)
         self.emit("fan_out", step=sid, items=len(items))
@@ -398,7 +385,7 @@ class Runner:
                     r.usage.add(done.usage)
                 self.emit("resumed", step=sid, item=i)
             else:
-                ctx = {**context, spec.as_: value, "index": i}
+                ctx = self.renderer.item_context(spec, context, i, value)
                 record = await self._one(sid, spec, ctx, i, earlier=lambda: before(i))
                 out = record.output
                 done = record
@@ -430,34 +417,6 @@ class Runner:
             raise StepError(f"step '{sid}' item {i}: {first}{more}") from first
         return list(results)
 
-    def _items(self, sid: str, spec: StepSpec, context: dict[str, Any]) -> list[Any]:
-        expr = spec.for_each or ""
-        where = f"{self.chain_file} (steps.{sid}.for_each)"
-        try:
-            key = (sid, "for_each")
-            if key not in self._compiled:  # compiling costs ~1.5 ms: once per chain
-                env = self.checked.templates.env
-                self._compiled[key] = env.compile_expression(expr, undefined_to_none=False)
-            value = self._compiled[key](**context)
-        except Exception as exc:
-            raise TemplateRenderError(f"{where}: cannot evaluate '{expr}': {exc}") from None
-        try:
-            return fan_out_items(value, spec.max_items)
-        except FanOutError as exc:
-            raise StepError(
-                f"step '{sid}': for_each '{expr}' {exc}",
-                hint="raise the step's max_items if so many calls are intended"
-                if "max_items" in str(exc)
-                else "make the upstream step produce a list",
-            ) from None
-
-    def _template(self, sid: str, key: str, ref: PromptRef) -> tuple[Any, str, int]:
-        return compiled_template(self.checked, sid, key, ref, self.chain_file)
-
-    def _render(self, sid: str, key: str, ref: PromptRef, context: dict[str, Any]) -> str:
-        template, where, offset = self._template(sid, key, ref)
-        return render(template, context, where=where, line_offset=offset)
-
     async def _one(
         self,
         sid: str,
@@ -471,8 +430,9 @@ class Runner:
         if self.rundir is not None and self.rundir.failed is not None:  # a full disk, say:
             failed = self.rundir.failed  # what no file can keep is not worth a model call
             raise RunStorageError(failed.message, hint=failed.hint)
-        prompt = self._render(sid, "prompt", spec.prompt, context)
-        system = self._render(sid, "system", spec.system, context) if spec.system else ""
+        render = self.renderer.render
+        prompt = render(sid, "prompt", spec.prompt, context)
+        system = render(sid, "system", spec.system, context) if spec.system else ""
         if self.rundir is not None:
             sent = f"=== system ===\n{system}\n=== prompt ===\n{prompt}\n" if system else prompt
             # written in a thread: the call does not wait for the disk

@@ -19,14 +19,11 @@ from typing import Any
 
 from .calllog import LoggedCall, image_suffix, put_blob, read_blob, read_log
 from .errors import DramaturgError, InputError
-from .rundir import RunDir
+from .rundir import PENDING, RunDir
 from .runs import read_manifest, read_snapshot
 from .safeio import reason
 from .spec import ChainSpec
 from .versions import EDIT, NEW, WHOLE, CallState, Version, VersionStore, call_id
-
-#: written while a rerun runs, removed when it has recorded its versions
-PENDING = "versions/rerun.json"
 
 
 class RunState:

@@ -65,6 +65,21 @@ class StepCalls:
         #: (step, item) -> when its first model call got a slot and began (the runner pops it)
         self.began: dict[tuple[str, int | None], float] = {}
 
+    @classmethod
+    def for_run(
+        cls,
+        checked: Checked,
+        models: ModelSet,
+        settings: RunSettings,
+        results: dict[str, StepResult],
+        rundir: RunDir | None,
+        emit: Callable[..., None],
+    ) -> StepCalls:
+        """The calls of a run of ``checked``: each model's retry policy, the run's limits."""
+        used = {model_name_for(s) for s in checked.spec.steps.values()}
+        policies = {n: models.policy(n, settings.retries) for n in used}
+        return cls(models, settings, policies, results, rundir, emit, checked)
+
     async def call(
         self, sid: str, spec: StepSpec, item: int | None, fn: Callable[[int], Any]
     ) -> Any:
