@@ -8,13 +8,11 @@ the run folder and manifest up to date.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._version import __version__
 from .accounting import Accounts
 from .answerschemas import AnswerSchemas
 from .errors import DramaturgError, RunStorageError
@@ -23,8 +21,9 @@ from .memo import Memo
 from .models import ModelSet
 from .records import CallRecord, FinishedRecords
 from .render import Renderer
-from .result import RunResult, StepResult, Usage
+from .result import RunResult, StepResult
 from .rundir import RunDir
+from .runmanifest import ManifestWriter, run_manifest, run_result
 from .secrets import scrub
 from .spec import StepSpec
 from .stepcalls import RunSettings, StepCalls, StepError
@@ -91,11 +90,13 @@ class Runner:
         self.status = "running"
         self.started = job.started or time.time()
         self.ended: float | None = None
-        self._last_flush = 0.0
-        self._flush_interval = 0.2
         #: prompts, records and in-progress manifests, written off the critical path; the run
         #: waits for them before it ends
-        self._writer = Writer() if rundir is not None else None
+        self._writer: Writer | None = None
+        self._manifests: ManifestWriter | None = None
+        if rundir is not None:
+            self._writer = Writer()
+            self._manifests = ManifestWriter(rundir, self._writer)
 
     # -- events and the manifest -------------------------------------------------------------
     def emit(self, event: str, **data: Any) -> None:
@@ -103,93 +104,12 @@ class Runner:
             self.on_event({"event": event, "time": time.time(), **data})
 
     def manifest(self) -> dict[str, Any]:
-        total = Usage()
-        for r in self.results.values():
-            total.add(r.usage)
-        steps = {}
-        for sid, r in self.results.items():
-            spec = self.spec.steps[sid]
-            entry: dict[str, Any] = {
-                "status": r.status,
-                "kind": spec.kind,
-                "model": model_name_for(spec),
-                "needs": list(self.checked.plans[sid].deps),
-                "started": r.started,
-                "ended": r.ended,
-                "attempts": r.attempts,
-                "usage": r.usage.as_dict(),
-                "cached": r.cached,
-                "resumed": r.resumed,
-                "began": r.began,
-                "model_ref": self.accounts.ref(sid),
-                "cost": self.accounts.step_cost(sid, r.usage),
-            }
-            if isinstance(r.output, list):
-                entry["length"] = len(r.output)
-            if r.repairs:
-                entry["repairs"] = r.repairs
-            if spec.for_each is not None:
-                entry["items"] = {
-                    "total": r.items_total,
-                    "done": r.items_done,
-                    "failed": r.items_failed,
-                }
-            if r.status == "done":
-                entry["output"] = RunDir.step_file(sid)
-            if r.error:
-                entry["error"] = {"type": r.error_type, "message": r.error}
-            if r.skipped_because:
-                entry["skipped_because"] = r.skipped_because
-            steps[sid] = entry
-        chain = {"name": self.spec.name, "file": self.chain_file, "hash": self.chain_hash}
-        if self.chain_path:
-            chain["path"] = self.chain_path
-        settings = {
-            "concurrency": self.settings.concurrency,
-            "dry_run": self.models.dry_run,
-            "seed": self.models.seed,
-            "cache": str(self.memo.location) if self.memo and self.memo.location else None,
-        }
-        manifest: dict[str, Any] = {
-            "dramaturg": __version__,
-            "run_id": self.rundir.id if self.rundir else None,
-            "status": self.status,
-            "chain": chain,
-            "started": self.started,
-            "ended": self.ended,
-            "inputs": self.inputs,
-            "models": self.models.public(self.used_models),
-            "settings": settings,
-            "outputs": self.spec.output_steps(),
-            "usage": total.as_dict(),
-            **self.accounts.summary(self.results),
-            "steps": steps,
-        }
-        if self.history:
-            manifest["resumed"] = self.history
-        return manifest
+        return run_manifest(self)
 
     def flush(self, force: bool = False, *, durable: bool = True) -> None:
-        """Write the manifest unless forced (a final flush always runs) at most every 0.2 s and
-        every 10x the last write's duration, so that rewriting it stays under ~10 % of the run
-        however many steps the manifest lists."""
-        if self.rundir is None:
-            return
-        start = time.monotonic()
-        if not force and start - self._last_flush < self._flush_interval:
-            self._flush_pending = True
-            return
-        # in-progress manifests are compact, not fsynced, and written by the writer thread (in
-        # order with the step files); the first and the final one now, the final one durable
-        data = self.manifest()
-        if force and durable:
-            self.rundir.write_json("manifest.json", data)
-        elif force:
-            self._write_manifest(data)
-        else:
-            self._background(self._write_manifest, data)
-        self._last_flush = end = time.monotonic()
-        self._flush_interval = max(0.2, 10 * (end - start))
+        """Write the manifest (see :class:`~dramaturg.runmanifest.ManifestWriter`)."""
+        if self._manifests is not None:
+            self._manifests.flush(self.manifest, force=force, durable=durable)
 
     # -- running -----------------------------------------------------------------------------
     async def run(self) -> RunResult:
@@ -227,23 +147,7 @@ class Runner:
         return self.result()
 
     def result(self) -> RunResult:
-        total = Usage()
-        for r in self.results.values():
-            total.add(r.usage)
-            self.accounts.price_step(r)
-        costs = [r.cost for r in self.results.values()]
-        return RunResult(
-            run_id=self.rundir.id if self.rundir else "in-memory",
-            chain=self.spec.name,
-            status=self.status,
-            steps=self.results,
-            output_steps=self.spec.output_steps(),
-            run_dir=self.rundir.root if self.rundir else None,
-            usage=total,
-            inputs=dict(self.inputs),
-            cost=None if None in costs else sum(c or 0.0 for c in costs),
-            currency=self.accounts.table.currency,
-        )
+        return run_result(self)
 
     def _skipped(self, sid: str, because: str) -> None:
         r = self.results[sid]
@@ -332,10 +236,6 @@ class Runner:
         )
         self.flush()
         return output
-
-    def _write_manifest(self, data: dict[str, Any]) -> None:
-        assert self.rundir is not None
-        self.rundir.write_text("manifest.json", json.dumps(data, default=str), durable=False)
 
     def _background(self, fn: Callable[..., Any], *args: Any) -> None:
         """Queue a file write (the run has a folder); the run waits for it before it ends."""
