@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import graph as graphs
 from .errors import InputError, RunStorageError
+from .events import CacheOff, ExportStarted
 from .inputs import resolve_inputs
 from .models import ModelSet
 from .result import RunResult
@@ -284,7 +284,7 @@ class Chain:
 
                 if on_event is not None:
                     names = [e.type for e in self.spec.exports]
-                    on_event({"event": "export_started", "time": time.time(), "exporters": names})
+                    on_event(ExportStarted(exporters=names))
                 export_run(result, self.spec.exports)
         finally:  # done or failed, exported or not: report.html tells what happened
             if rundir is not None:
@@ -304,6 +304,6 @@ def _cache_off(on_event: Callable[[Event], None] | None) -> Callable[[str], None
 
     def cache_off(reason: str) -> None:
         if on_event is not None:
-            on_event({"event": "cache_off", "time": time.time(), "reason": reason})
+            on_event(CacheOff(reason=reason))
 
     return cache_off

@@ -18,6 +18,7 @@ from typing import Any
 
 from .chain import CacheSetting, Chain
 from .errors import InputError
+from .events import Resume
 from .inputs import resolve_inputs
 from .models import redact
 from .records import FinishedRecords
@@ -77,11 +78,8 @@ async def aresume_run(
     )
     templates = "run folder" if kept else "prompt folders"
     if on_event is not None:
-        folders = [str(p) for p in chain._checked.prompt_dirs]
-        on_event(
-            {"event": "resume", "time": time.time(), "run_dir": str(root), "templates": templates}
-            | ({} if kept else {"template_folders": folders})
-        )
+        folders = None if kept else [str(p) for p in chain._checked.prompt_dirs]
+        on_event(Resume(run_dir=str(root), templates=templates, template_folders=folders))
     info = manifest.get("chain") or {}
     if cache is None and "cache" in recorded:
         cache = False if recorded["cache"] is None else Path(recorded["cache"])
