@@ -8,7 +8,7 @@ object ``--json`` prints: ``event`` (the kind's name), ``time``, then the fields
 
 Events were plain dicts before they were typed: for the callers written then, an event still
 reads as that dict (``event["event"]``, ``event.get("item")``, ``"step" in event``,
-``dict(event)``), the same values as ``to_dict()``.
+``dict(event)``), the same values as ``to_dict()``. That is kept for one release (deprecated).
 """
 
 from __future__ import annotations
