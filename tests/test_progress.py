@@ -4,6 +4,7 @@ table draws."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from typer.testing import CliRunner
 
+from dramaturg import events as ev
 from dramaturg import load_chain
 from dramaturg.cli import app
 from dramaturg.liveview import LiveView
@@ -170,31 +172,33 @@ def test_live_table_shows_each_step_with_status_counts_time_and_tokens():
     steps = ["title", "plot", "dialogue", "portraits", "art", "cover"]
     t = 1000.0
     for e in [
-        {"event": "run_started", "chain": "dramatron", "run_dir": "out/r1", "steps": steps},
-        {"event": "step_started", "step": "title"},
-        {"event": "cached", "step": "title", "item": None},
-        {"event": "step_finished", "step": "title", "duration": 0.0, "usage": {}},
-        {"event": "step_started", "step": "plot"},
-        {"event": "step_finished", "step": "plot", "duration": 2.0, "usage": {"total_tokens": 420}},
-        {"event": "step_started", "step": "dialogue"},
-        {"event": "fan_out", "step": "dialogue", "items": 12},
+        ev.RunStarted(chain="dramatron", run_dir="out/r1", steps=steps),
+        ev.StepStarted(step="title"),
+        ev.Cached(step="title", item=None),
+        ev.StepFinished(step="title", duration=0.0, usage={}, model="m:m", cost=None),
+        ev.StepStarted(step="plot"),
+        ev.StepFinished(
+            step="plot", duration=2.0, usage={"total_tokens": 420}, model="m:m", cost=None
+        ),
+        ev.StepStarted(step="dialogue"),
+        ev.FanOut(step="dialogue", item_count=12),
         *[
-            {
-                "event": "item_finished",
-                "step": "dialogue",
-                "item": i,
-                "done": i + 1,
-                "total": 12,
-                "usage": {"total_tokens": 100},
-            }
+            ev.ItemFinished(
+                step="dialogue",
+                item=i,
+                done=i + 1,
+                total=12,
+                cached=False,
+                usage={"total_tokens": 100},
+            )
             for i in range(7)
         ],
-        {"event": "step_started", "step": "portraits"},
-        {"event": "step_failed", "step": "portraits", "error": "model error: quota"},
-        {"event": "step_skipped", "step": "art", "because": "portraits"},
+        ev.StepStarted(step="portraits"),
+        ev.StepFailed(step="portraits", error="model error: quota", usage={}),
+        ev.StepSkipped(step="art", because="portraits"),
     ]:
         t += 1
-        view.board.apply({"time": t, **e})
+        view.board.apply(dataclasses.replace(e, time=t))
     text = frame(view)
     lines = {line.split()[1]: line for line in text.splitlines()[1:] if line.strip()}
     assert "dramatron" in text.splitlines()[0] and "out/r1" in text.splitlines()[0]

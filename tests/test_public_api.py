@@ -8,6 +8,8 @@ EXPECTED = {
     "Chain",
     "ChainError",
     "DramaturgError",
+    "Event",
+    "EventKind",
     "ExportContext",
     "ExportError",
     "FakeChatModel",

@@ -18,6 +18,8 @@ __all__ = [
     "Chain",
     "ChainError",
     "DramaturgError",
+    "Event",
+    "EventKind",
     "ExportContext",
     "ExportError",
     "FakeChatModel",
@@ -52,6 +54,8 @@ __all__ = [
 
 _LAZY = {
     "Chain": "chain",
+    "Event": "events",
+    "EventKind": "events",
     "load_chain": "chain",
     "FakeChatModel": "fakes",
     "FakeImageModel": "fakes",
@@ -91,6 +95,7 @@ from .errors import (  # noqa: E402
 if TYPE_CHECKING:
     from .chain import Chain, load_chain
     from .cowrite import checkout, edit_step, step_history
+    from .events import Event, EventKind
     from .exporters import ExportContext, register_exporter
     from .extend import continue_step
     from .fakes import FakeChatModel, FakeImageModel

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .events import Event
 from .reopen import derived_seed, render_call, reopen
 from .result import StepResult
 from .runstate import RunState
@@ -51,7 +52,7 @@ async def acontinue_step(
     models: Mapping[str, Any] | None = None,
     seed: int | None = None,
     templates: Sequence[str | Path] = (),
-    on_event: Callable[[dict[str, Any]], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
 ) -> Version:
     """Ask the step's model to extend its output (a fan-out step: ``item``'s); returns the new
     CONTINUE version. ``seed``: the call's seed (default: the step's + 1000 per version).

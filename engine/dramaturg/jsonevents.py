@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import Any, TextIO
 
 from .errors import DramaturgError
+from .events import ErrorEvent, Event, RunFinished, RunStarted, Summary
 from .result import RunResult
 from .secrets import scrub
 
 
-def summary_event(result: RunResult) -> dict[str, Any]:
+def summary_event(result: RunResult) -> Summary:
     """The ``summary`` event of a finished run."""
     known = sum(s.cost or 0.0 for s in result.steps.values())
     unpriced = sorted({s.model or "?" for s in result.steps.values() if s.cost is None})
@@ -41,30 +41,28 @@ def summary_event(result: RunResult) -> dict[str, Any]:
             entry["skipped_because"] = s.skipped_because
         steps[sid] = entry
     root = result.run_dir
-    return {
-        "event": "summary",
-        "time": time.time(),
-        "status": result.status,
-        "exit_code": 0 if result.ok else 1,
-        "chain": result.chain,
-        "run_id": result.run_id,
-        "run_dir": str(root) if root else None,
-        "usage": result.usage.as_dict(),
-        "cost": {
+    return Summary(
+        status=result.status,
+        exit_code=0 if result.ok else 1,
+        chain=result.chain,
+        run_id=result.run_id,
+        run_dir=str(root) if root else None,
+        usage=result.usage.as_dict(),
+        cost={
             "total": result.cost if result.cost is not None else known,
             "currency": result.currency,
             "complete": not unpriced,
             "unpriced": unpriced,
         },
-        "steps": steps,
-        "files": {
+        steps=steps,
+        files={
             name: [str(root / f) if root else f for f in files]
             for name, files in {
                 **result.exports,
                 **({"report": [result.report]} if result.report else {}),
             }.items()
         },
-    }
+    )
 
 
 class JsonEvents:
@@ -75,41 +73,29 @@ class JsonEvents:
         self.run_dir: str | None = None
         self.status = "starting"
 
-    def write(self, data: dict[str, Any]) -> None:
+    def write(self, event: Event) -> None:
+        data = event.to_dict()
         self.stream.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
         self.stream.flush()
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        if event["event"] == "run_started":
-            self.run_dir = event.get("run_dir")
-        elif event["event"] == "run_finished":
-            self.status = str(event.get("status"))
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.run_dir = event.run_dir
+        elif isinstance(event, RunFinished):
+            self.status = event.status
         self.write(event)
 
     def summary(self, result: RunResult) -> None:
         self.write(summary_event(result))
 
     def interrupted(self) -> None:
-        self.write(
-            {
-                "event": "summary",
-                "time": time.time(),
-                "status": "interrupted",
-                "exit_code": 130,
-                "run_dir": self.run_dir,
-            }
-        )
+        self.write(Summary(status="interrupted", exit_code=130, run_dir=self.run_dir))
 
     def failed(self, exc: BaseException) -> None:
         code = exc.exit_code if isinstance(exc, DramaturgError) else 1
         text = str(exc) if isinstance(exc, DramaturgError) else f"{type(exc).__name__}: {exc}"
         self.write(
-            {
-                "event": "error",
-                "time": time.time(),
-                "type": type(exc).__name__,
-                "message": scrub(text),
-                "exit_code": code,
-                "run_dir": self.run_dir,
-            }
+            ErrorEvent(
+                type=type(exc).__name__, message=scrub(text), exit_code=code, run_dir=self.run_dir
+            )
         )

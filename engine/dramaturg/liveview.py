@@ -9,7 +9,6 @@ the table as they happen. The table stops at the end of the run and stays on scr
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -19,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import figures
+from .events import Event, RunFinished, RunStarted, StepFailed
 from .progress import message, print_summary
 from .result import RunResult
 from .tracker import Board, StepState
@@ -46,22 +46,20 @@ class LiveView:
         self._refresh = refresh_per_second
 
     # -- events ------------------------------------------------------------------------------
-    def __call__(self, event: dict[str, Any]) -> None:
-        kind = event["event"]
+    def __call__(self, event: Event) -> None:
         self.board.apply(event)
-        if kind == "run_started":
-            self.run_dir = event.get("run_dir")
+        if isinstance(event, RunStarted):
+            self.run_dir = event.run_dir
             self._start()
         note = message(event)
         if note is not None:
             self.console.print(note[0], style=note[1] or None, soft_wrap=True)
-        if kind == "step_failed":
+        if isinstance(event, StepFailed):
             self.console.print(
-                f"  [red]failed[/red] {escape(event.get('step', ''))}: "
-                f"{escape(str(event.get('error', '')))}",
+                f"  [red]failed[/red] {escape(event.step)}: {escape(event.error)}",
                 soft_wrap=True,
             )
-        if kind == "run_finished":
+        if isinstance(event, RunFinished):
             self.close()
 
     def _start(self) -> None:

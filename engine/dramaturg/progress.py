@@ -19,6 +19,27 @@ import sys
 from typing import Any, Protocol
 
 from . import figures
+from .events import (
+    Cached,
+    CacheOff,
+    Event,
+    ExportStarted,
+    FanOut,
+    ItemFinished,
+    LoopDropped,
+    LoopKept,
+    LoopResampled,
+    ParseFailed,
+    Resume,
+    Resumed,
+    Retry,
+    RunStarted,
+    StepFailed,
+    StepFinished,
+    StepSkipped,
+    StepStarted,
+    WarningEvent,
+)
 from .result import RunResult, StepResult
 
 
@@ -27,7 +48,7 @@ class Reporter(Protocol):
 
     run_dir: str | None
 
-    def __call__(self, event: dict[str, Any]) -> None: ...
+    def __call__(self, event: Event) -> None: ...
 
     def summary(self, result: RunResult) -> None: ...
 
@@ -56,36 +77,40 @@ def live_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-def message(event: dict[str, Any]) -> tuple[str, str] | None:
+def message(event: Event) -> tuple[str, str] | None:
     """The line an event deserves besides the progress of its step, and its style
     (retries, resampling, warnings, resume notes); None for the others."""
-    kind = event["event"]
-    step = event.get("step", "")
-    if kind == "retry":
-        return f"    retry {step} in {event['delay']:.1f}s: {event['error']}", "dim"
-    if kind == "parse_failed":
-        return f"    {step}: unparseable output, resampling ({event['error']})", "dim"
-    if kind in ("loop_resampled", "loop_dropped", "loop_kept"):
-        where = step if event.get("item") is None else f"{step} {event['item']}"
-        what = {
-            "loop_resampled": "resampling",
-            "loop_dropped": f"dropped {event.get('dropped')} line(s)",
-            "loop_kept": "kept the best answer",
-        }[kind]
-        return f"    {where}: loop guard, {what}: {event['finding']}", "dim"
-    if kind in ("cache_off", "warning"):
-        return f"  [yellow]warning[/yellow]: {event.get('reason') or event.get('message')}", ""
-    if kind == "export_started":
-        return f"exporting: {', '.join(event['exporters'])}", "dim"
-    if kind == "resume":
-        where = (
-            "the templates the run kept"
-            if event["templates"] == "run folder"
-            else "the templates in the chain's prompt folders "
-            f"({', '.join(event.get('template_folders', []))}; the run kept none)"
-        )
-        return f"resuming {event['run_dir']} with {where}", ""
+    match event:
+        case Retry():
+            return f"    retry {event.step} in {event.delay:.1f}s: {event.error}", "dim"
+        case ParseFailed():
+            return f"    {event.step}: unparseable output, resampling ({event.error})", "dim"
+        case LoopResampled():
+            return _loop_guard(event, "resampling")
+        case LoopDropped():
+            return _loop_guard(event, f"dropped {event.dropped} line(s)")
+        case LoopKept():
+            return _loop_guard(event, "kept the best answer")
+        case CacheOff():
+            return f"  [yellow]warning[/yellow]: {event.reason}", ""
+        case WarningEvent():
+            return f"  [yellow]warning[/yellow]: {event.message}", ""
+        case ExportStarted():
+            return f"exporting: {', '.join(event.exporters)}", "dim"
+        case Resume():
+            where = (
+                "the templates the run kept"
+                if event.templates == "run folder"
+                else "the templates in the chain's prompt folders "
+                f"({', '.join(event.template_folders or [])}; the run kept none)"
+            )
+            return f"resuming {event.run_dir} with {where}", ""
     return None
+
+
+def _loop_guard(event: LoopResampled | LoopDropped | LoopKept, what: str) -> tuple[str, str]:
+    where = event.step if event.item is None else f"{event.step} {event.item}"
+    return f"    {where}: loop guard, {what}: {event.finding}", "dim"
 
 
 class Printer:
@@ -99,44 +124,46 @@ class Printer:
         self.run_dir: str | None = None
         self._cached: set[tuple[str, int]] = set()
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        kind = event["event"]
-        if kind == "run_started":
-            self.run_dir = event.get("run_dir")
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.run_dir = event.run_dir
         if self.quiet:
             return
-        step = event.get("step", "")
         note = message(event)
         if note is not None:
             self.err.print(note[0], style=note[1] or None)
-        elif kind == "run_started":
-            self.err.print(
-                f"[bold]{event['chain']}[/bold]: {len(event['steps'])} steps -> {self.run_dir}"
-            )
-        elif kind == "step_started":
-            self.err.print(f"  [cyan]>[/cyan] {step}")
-        elif kind == "fan_out":
-            self.err.print(f"  [cyan]>[/cyan] {step}: {event['items']} items")
-        elif kind == "item_finished":
-            cached = event.get("cached") or (step, event.get("item")) in self._cached
-            note_ = " (cached)" if cached else ""
-            self.err.print(f"    {step} {event['done']}/{event['total']}{note_}", style="dim")
-        elif kind == "cached":
-            if event.get("item") is not None:
-                self._cached.add((step, event["item"]))
-            else:
-                self.err.print(f"    {step}: from the step cache", style="dim")
-        elif kind == "resumed":
-            what = step if event.get("item") is None else f"{step} item {event['item']}"
-            self.err.print(f"  [green]kept[/green] {what} (finished before)")
-        elif kind == "step_finished":
-            u = event.get("usage") or {}
-            tokens = f", {u.get('total_tokens', 0)} tokens" if u.get("total_tokens") else ""
-            self.err.print(f"  [green]done[/green] {step} ({event['duration']:.1f}s{tokens})")
-        elif kind == "step_failed":
-            self.err.print(f"  [red]failed[/red] {step}: {event['error']}", markup=True)
-        elif kind == "step_skipped":
-            self.err.print(f"  [yellow]skipped[/yellow] {step} (because {event['because']} failed)")
+        else:
+            self._line(event)
+
+    def _line(self, event: Event) -> None:
+        out = self.err.print
+        match event:
+            case RunStarted():
+                out(f"[bold]{event.chain}[/bold]: {len(event.steps)} steps -> {self.run_dir}")
+            case StepStarted():
+                out(f"  [cyan]>[/cyan] {event.step}")
+            case FanOut():
+                out(f"  [cyan]>[/cyan] {event.step}: {event.item_count} items")
+            case ItemFinished():
+                cached = event.cached or (event.step, event.item) in self._cached
+                note = " (cached)" if cached else ""
+                out(f"    {event.step} {event.done}/{event.total}{note}", style="dim")
+            case Cached():
+                if event.item is not None:
+                    self._cached.add((event.step, event.item))
+                else:
+                    out(f"    {event.step}: from the step cache", style="dim")
+            case Resumed():
+                what = event.step if event.item is None else f"{event.step} item {event.item}"
+                out(f"  [green]kept[/green] {what} (finished before)")
+            case StepFinished():
+                u = event.usage or {}
+                tokens = f", {u.get('total_tokens', 0)} tokens" if u.get("total_tokens") else ""
+                out(f"  [green]done[/green] {event.step} ({event.duration or 0.0:.1f}s{tokens})")
+            case StepFailed():
+                out(f"  [red]failed[/red] {event.step}: {event.error}", markup=True)
+            case StepSkipped():
+                out(f"  [yellow]skipped[/yellow] {event.step} (because {event.because} failed)")
 
     def interrupted(self) -> None:
         """Nothing to tidy: the CLI says where the work is."""

@@ -33,6 +33,7 @@ from . import graph as graphs
 from .calllog import read_blob, read_log
 from .callplan import Call, CallPlan, Pin
 from .errors import InputError
+from .events import Cached, PinnedStale, Resumed, VersionEvent
 from .reopen import Reopened, derived_seed, reopen
 from .result import RunResult
 from .rundir import PENDING
@@ -141,9 +142,9 @@ async def arerun(
             state.rundir.path(PENDING).unlink()
     if on_event is not None:
         for v in made:
-            on_event({"event": "version", "time": time.time(), "step": v.step} | _about(v))
+            on_event(_about(v))
         for sid, item in sorted(plan.stale, key=lambda c: (c[0], c[1] or 0)):
-            on_event({"event": "pinned_stale", "time": time.time(), "step": sid, "item": item})
+            on_event(PinnedStale(step=sid, item=item))
     if export and result.ok and chain.spec.exports:
         from .runs import export_run
 
@@ -163,17 +164,20 @@ def _kept_as_resumed(
         return None
 
     def emit(event: Event) -> None:
-        if event["event"] == "cached":
-            how = plan.outcome.get((event.get("step", ""), event.get("item")))
+        if isinstance(event, Cached):
+            how = plan.outcome.get((event.step, event.item))
             if how in ("kept", "pinned"):
-                event = {**event, "event": "resumed", "pinned": how == "pinned"}
+                pinned = how == "pinned"
+                event = Resumed(step=event.step, item=event.item, pinned=pinned, time=event.time)
         on_event(event)
 
     return emit
 
 
-def _about(v: Version) -> dict[str, Any]:
-    return {"version": v.version, "kind": v.kind, "note": v.note, "item": v.item}
+def _about(v: Version) -> VersionEvent:
+    return VersionEvent(
+        step=v.step, version=v.version, version_kind=v.kind, note=v.note, item=v.item
+    )
 
 
 def _plan(

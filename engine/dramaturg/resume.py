@@ -18,6 +18,7 @@ from typing import Any
 
 from .chain import Chain
 from .errors import InputError
+from .events import Resume
 from .inputs import resolve_inputs
 from .models import redact
 from .records import FinishedRecords
@@ -91,11 +92,8 @@ async def aresume_run(
     )
     templates = "run folder" if kept else "prompt folders"
     if on_event is not None:
-        folders = [str(p) for p in chain.checked.prompt_dirs]
-        on_event(
-            {"event": "resume", "time": time.time(), "run_dir": str(root), "templates": templates}
-            | ({} if kept else {"template_folders": folders})
-        )
+        folders = None if kept else [str(p) for p in chain.checked.prompt_dirs]
+        on_event(Resume(run_dir=str(root), templates=templates, template_folders=folders))
     earlier = Earlier(
         started=manifest.get("started"),
         history=[*(manifest.get("resumed") or []), {"at": time.time(), "templates": templates}],

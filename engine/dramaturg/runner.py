@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import events
 from .accounting import Accounts
 from .answerschemas import AnswerSchemas
 from .errors import DramaturgError, RunStorageError
+from .events import Event
 from .executor import Executor
 from .memo import Memo
 from .models import ModelSet
@@ -31,8 +33,6 @@ from .validate import Checked, model_name_for
 from .writer import Writer
 
 __all__ = ["Event", "RunJob", "RunSettings", "Runner", "StepError"]
-
-Event = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -99,9 +99,9 @@ class Runner:
             self._manifests = ManifestWriter(rundir, self._writer)
 
     # -- events and the manifest -------------------------------------------------------------
-    def emit(self, event: str, **data: Any) -> None:
+    def emit(self, event: Event) -> None:
         if self.on_event is not None:
-            self.on_event({"event": event, "time": time.time(), **data})
+            self.on_event(event)
 
     def manifest(self) -> dict[str, Any]:
         return run_manifest(self)
@@ -116,14 +116,11 @@ class Runner:
         # the first manifest: written before any step, not fsynced (a killed process cannot
         # lose it; only a power cut could, and the final manifest is fsynced)
         self.flush(force=True, durable=False)
-        self.emit(
-            "run_started",
-            chain=self.spec.name,
-            run_dir=str(self.rundir.root) if self.rundir else None,
-            steps=list(self.spec.steps),
-        )
+        run_dir = str(self.rundir.root) if self.rundir else None
+        steps = list(self.spec.steps)
+        self.emit(events.RunStarted(chain=self.spec.name, run_dir=run_dir, steps=steps))
         for warning in self.accounts.warnings:
-            self.emit("warning", message=warning)
+            self.emit(events.WarningEvent(message=warning))
         deps = {sid: self.checked.plans[sid].deps for sid in self.spec.steps}
         executor = Executor(deps, self._run_step, on_skip=self._skipped)
         try:
@@ -141,7 +138,7 @@ class Runner:
                 self.status = "failed" if failed else "done"
             self.ended = time.time()
             self.flush(force=True)
-            self.emit("run_finished", status=self.status)
+            self.emit(events.RunFinished(status=self.status))
         if stored:
             raise stored[0]  # a write that failed (a full disk, say)
         return self.result()
@@ -152,7 +149,7 @@ class Runner:
     def _skipped(self, sid: str, because: str) -> None:
         r = self.results[sid]
         r.status, r.skipped_because = "skipped", because
-        self.emit("step_skipped", step=sid, because=because)
+        self.emit(events.StepSkipped(step=sid, because=because))
         self.flush()
 
     def _resume_step(self, sid: str, spec: StepSpec, done: CallRecord) -> Any:
@@ -167,7 +164,7 @@ class Runner:
             r.items_total = r.items_done = r.resumed = len(done.output)
         else:
             r.resumed = 1
-        self.emit("resumed", step=sid, item=None)
+        self.emit(events.Resumed(step=sid, item=None))
         self.flush()
         return done.output
 
@@ -191,7 +188,7 @@ class Runner:
                 self._kept_whole.add(sid)
                 return self._resume_step(sid, spec, done)
         r.status, r.started = "running", time.time()
-        self.emit("step_started", step=sid)
+        self.emit(events.StepStarted(step=sid))
         self.flush()
         extra: dict[str, Any] = {}
         try:
@@ -218,7 +215,7 @@ class Runner:
                 else f"internal error: {type(exc).__name__}: {exc}"
             )
             self._save_step(sid, {"status": "failed", "error": r.error})
-            self.emit("step_failed", step=sid, error=r.error, usage=r.usage.as_dict())
+            self.emit(events.StepFailed(step=sid, error=r.error, usage=r.usage.as_dict()))
             self.flush()
             raise
         r.output, r.status, r.ended = output, "done", time.time()
@@ -227,12 +224,13 @@ class Runner:
             # resume reads step files, not the manifest, so a record lost to a crash is redone
             self._background(self._save_step, sid, {"status": "done", "output": output, **extra})
         self.emit(
-            "step_finished",
-            step=sid,
-            duration=r.duration,
-            usage=r.usage.as_dict(),
-            model=self.accounts.ref(sid),
-            cost=self.accounts.step_cost(sid, r.usage),
+            events.StepFinished(
+                step=sid,
+                duration=r.duration,
+                usage=r.usage.as_dict(),
+                model=self.accounts.ref(sid),
+                cost=self.accounts.step_cost(sid, r.usage),
+            )
         )
         self.flush()
         return output
@@ -257,7 +255,7 @@ class Runner:
         items = self.renderer.items(sid, spec, context)
         r = self.results[sid]
         r.items_total = len(items)
-        self.emit("fan_out", step=sid, items=len(items))
+        self.emit(events.FanOut(step=sid, item_count=len(items)))
 
         earlier = self._earlier(sid)
         # each item's output once it is final: the loop guard of an item compares it with the
@@ -283,7 +281,7 @@ class Runner:
                 r.attempts += done.attempts
                 if done.usage:
                     r.usage.add(done.usage)
-                self.emit("resumed", step=sid, item=i)
+                self.emit(events.Resumed(step=sid, item=i))
             else:
                 ctx = self.renderer.item_context(spec, context, i, value)
                 record = await self._one(sid, spec, ctx, i, earlier=lambda: before(i))
@@ -292,13 +290,14 @@ class Runner:
             final[i].set_result(out)
             r.items_done += 1
             self.emit(
-                "item_finished",
-                step=sid,
-                item=i,
-                done=r.items_done,
-                total=len(items),
-                cached=done.cached,
-                usage={} if done.cached else done.usage,
+                events.ItemFinished(
+                    step=sid,
+                    item=i,
+                    done=r.items_done,
+                    total=len(items),
+                    cached=done.cached,
+                    usage={} if done.cached else done.usage,
+                )
             )
             self.flush()
             return out
@@ -347,7 +346,7 @@ class Runner:
         if record is not None:
             record.cached = True
             self.results[sid].cached += 1
-            self.emit("cached", step=sid, item=item)
+            self.emit(events.Cached(step=sid, item=item))
         elif spec.kind == "image":
             record = await self.calls.image(sid, spec, prompt, item, seed)
         else:

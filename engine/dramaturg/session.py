@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, RunStorageError
+from .events import CacheOff, Event, ExportStarted
 from .models import ModelSet
 from .render import Renderer
-from .runner import Event, RunJob, Runner
+from .runner import RunJob, Runner
 from .stepcalls import RunSettings, StepCalls
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ class RunSession:
 
     def emit_cache_off(self, reason: str) -> None:
         """Report that the step cache (or the call log) is off, as the event ``cache_off``."""
-        self._emit("cache_off", reason=reason)
+        self._emit(CacheOff(reason=reason))
 
     def open_memo(self) -> Memo | None:
         """The step cache for a run: none for dry runs or ``cache=False``. When the default
@@ -159,9 +159,9 @@ class RunSession:
         settings = self.options.settings
         return StepCalls.for_run(self.checked, self.models, settings, results, None, self._emit)
 
-    def _emit(self, event: str, **data: Any) -> None:
+    def _emit(self, event: Event) -> None:
         if self.options.on_event is not None:
-            self.options.on_event({"event": event, "time": time.time(), **data})
+            self.options.on_event(event)
 
     async def run(
         self, folder: RunDir | Callable[[], RunDir] | None, earlier: Earlier | None = None
@@ -232,7 +232,7 @@ class RunSession:
 
                 if on_event is not None:
                     names = [e.type for e in spec.exports]
-                    on_event({"event": "export_started", "time": time.time(), "exporters": names})
+                    on_event(ExportStarted(exporters=names))
                 export_run(result, spec.exports)
         finally:  # done or failed, exported or not: report.html tells what happened
             if rundir is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from . import loopguard
 from .calls import Limiter, classify, text_of
 from .errors import DramaturgError, ModelError, ParseError
+from .events import Event, LoopDropped, LoopKept, LoopResampled, ParseFailed, Retry
 from .images import ImageModel, ImageRequest
 from .models import CallPolicy, ModelSet
 from .parsers import parse
@@ -51,7 +52,7 @@ class StepCalls:
         policies: dict[str, CallPolicy],
         results: dict[str, StepResult],
         rundir: RunDir | None,
-        emit: Callable[..., None],
+        emit: Callable[[Event], None],
         checked: Checked,
     ) -> None:
         self.checked = checked
@@ -73,7 +74,7 @@ class StepCalls:
         settings: RunSettings,
         results: dict[str, StepResult],
         rundir: RunDir | None,
-        emit: Callable[..., None],
+        emit: Callable[[Event], None],
     ) -> StepCalls:
         """The calls of a run of ``checked``: each model's retry policy, the run's limits."""
         used = {model_name_for(s) for s in checked.spec.steps.values()}
@@ -115,14 +116,8 @@ class StepCalls:
                 if isinstance(retry_after, (int, float)):
                     delay = max(delay, float(retry_after))
                 delay *= 1 + random.random() * 0.25
-                self.emit(
-                    "retry",
-                    step=sid,
-                    item=item,
-                    attempt=tries,
-                    error=scrub(err.message),
-                    delay=delay,
-                )
+                error = scrub(err.message)
+                self.emit(Retry(step=sid, item=item, attempt=tries, error=error, delay=delay))
                 await asyncio.sleep(delay)
 
     async def text(
@@ -193,7 +188,7 @@ class StepCalls:
             except ParseError as exc:
                 last = exc
                 failed += 1
-                self.emit("parse_failed", step=sid, item=item, attempt=calls - 1, error=str(exc))
+                self.emit(ParseFailed(step=sid, item=item, attempt=calls - 1, error=str(exc)))
                 continue
             if guard is None:
                 return CallRecord(value, raw=raw, attempts=calls, usage=used.as_dict())
@@ -209,7 +204,7 @@ class StepCalls:
                 {"action": "resampled", "attempt": calls - 1, "findings": _described(found)}
             )
             self.emit(
-                "loop_resampled", step=sid, item=item, attempt=calls - 1, finding=_summary(found)
+                LoopResampled(step=sid, item=item, attempt=calls - 1, finding=_summary(found))
             )
         if guard is not None and samples:
             before = await earlier() if earlier is not None and guard.across_items else ()
@@ -225,11 +220,11 @@ class StepCalls:
                 value = loopguard.drop(value, gone)
                 repairs.append({"action": "dropped", "findings": _described(gone)})
                 self.emit(
-                    "loop_dropped", step=sid, item=item, dropped=len(gone), finding=_summary(gone)
+                    LoopDropped(step=sid, item=item, dropped=len(gone), finding=_summary(gone))
                 )
             if kept:  # a whole answer (one record) cannot be dropped: the best one stays
                 repairs.append({"action": "kept", "findings": _described(kept)})
-                self.emit("loop_kept", step=sid, item=item, finding=_summary(kept))
+                self.emit(LoopKept(step=sid, item=item, finding=_summary(kept)))
             r.repairs += len(repairs)
             return CallRecord(value, raw=raw, attempts=calls, usage=used.as_dict(), repairs=repairs)
         assert last is not None

@@ -11,6 +11,23 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from .events import (
+    Cached,
+    Event,
+    FanOut,
+    ItemFinished,
+    LoopResampled,
+    ParseFailed,
+    Resumed,
+    Retry,
+    RunFinished,
+    RunStarted,
+    StepEvent,
+    StepFailed,
+    StepFinished,
+    StepSkipped,
+    StepStarted,
+)
 from .result import Usage
 
 
@@ -67,62 +84,62 @@ class Board:
             out[s.status] = out.get(s.status, 0) + 1
         return out
 
-    def apply(self, event: dict[str, Any]) -> None:
+    def apply(self, event: Event) -> None:
         with self.lock:
             self._apply(event)
 
-    def _apply(self, event: dict[str, Any]) -> None:
-        kind = event.get("event")
-        at = float(event.get("time") or 0.0)
-        if kind == "run_started":
-            self.chain = str(event.get("chain", ""))
-            self.run_dir = event.get("run_dir")
+    def _apply(self, event: Event) -> None:
+        at = event.time
+        if isinstance(event, RunStarted):
+            self.chain = event.chain
+            self.run_dir = event.run_dir
             self.status, self.started = "running", at
-            for sid in event.get("steps", []):
+            for sid in event.steps:
                 self.step(sid)
             return
-        if kind == "run_finished":
-            self.status, self.ended = str(event.get("status")), at
+        if isinstance(event, RunFinished):
+            self.status, self.ended = event.status, at
             for s in self.steps.values():
                 if s.status == "running":
                     s.status, s.ended = "cancelled", at
             return
-        sid = event.get("step")
-        if not isinstance(sid, str):
-            return
-        s = self.step(sid)
-        item = event.get("item")
-        if kind == "step_started":
-            s.status, s.started = "running", at
-        elif kind == "fan_out":
-            s.fan_out, s.items_total = True, int(event.get("items") or 0)
-        elif kind == "cached":
-            s.cached += 1
-        elif kind == "resumed":
-            s.kept += 1
-            if item is None:  # a whole step kept: done without running
-                s.status, s.started, s.ended = "done", at, at
-        elif kind == "item_finished":
-            s.items_done = int(event.get("done") or 0)
-            s.items_total = int(event.get("total") or s.items_total or 0)
-            s.tokens += Usage(**_usage(event.get("usage"))).total_tokens
-        elif kind == "step_finished":
-            s.ended = at
-            s.tokens = Usage(**_usage(event.get("usage"))).total_tokens
-            s.cost = event.get("cost")
-            all_cached = s.cached > 0 and s.cached >= (s.items_total or 1)
-            s.status = "cached" if all_cached else "done"
-        elif kind == "step_failed":
-            s.status, s.ended = "failed", at
-            s.tokens = Usage(**_usage(event.get("usage"))).total_tokens or s.tokens
-            s.note = str(event.get("error", "")).splitlines()[0] if event.get("error") else ""
-        elif kind == "step_skipped":
-            s.status, s.note = "skipped", f"{event.get('because')} failed"
-        elif kind == "retry":
-            s.retries += 1
-            s.note = f"retry {s.retries}: {event.get('error', '')}"
-        elif kind in ("parse_failed", "loop_resampled"):
-            s.resamples += 1
+        if isinstance(event, StepEvent):
+            self._apply_step(self.step(event.step), event, at)
+
+    @staticmethod
+    def _apply_step(s: StepState, event: StepEvent, at: float) -> None:
+        match event:
+            case StepStarted():
+                s.status, s.started = "running", at
+            case FanOut():
+                s.fan_out, s.items_total = True, event.item_count
+            case Cached():
+                s.cached += 1
+            case Resumed():
+                s.kept += 1
+                if event.item is None:  # a whole step kept: done without running
+                    s.status, s.started, s.ended = "done", at, at
+            case ItemFinished():
+                s.items_done = event.done
+                s.items_total = event.total or s.items_total or 0
+                s.tokens += Usage(**_usage(event.usage)).total_tokens
+            case StepFinished():
+                s.ended = at
+                s.tokens = Usage(**_usage(event.usage)).total_tokens
+                s.cost = event.cost
+                all_cached = s.cached > 0 and s.cached >= (s.items_total or 1)
+                s.status = "cached" if all_cached else "done"
+            case StepFailed():
+                s.status, s.ended = "failed", at
+                s.tokens = Usage(**_usage(event.usage)).total_tokens or s.tokens
+                s.note = event.error.splitlines()[0] if event.error else ""
+            case StepSkipped():
+                s.status, s.note = "skipped", f"{event.because} failed"
+            case Retry():
+                s.retries += 1
+                s.note = f"retry {s.retries}: {event.error}"
+            case ParseFailed() | LoopResampled():
+                s.resamples += 1
 
 
 def _usage(value: Any) -> dict[str, int]:

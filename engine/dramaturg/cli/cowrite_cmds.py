@@ -168,13 +168,14 @@ def rerun(
       dramaturg rerun outputs/<run-id> --only dialogue/3     # another take of one scene
       dramaturg rerun outputs/<run-id> --from plot --seed 7  # a new plot and all below it
     """
+    from ..events import Event, PinnedStale, VersionEvent
     from ..progress import reporter
 
     printer = reporter(quiet=quiet, json_events=json_events)
-    news: list[dict[str, Any]] = []
+    news: list[VersionEvent | PinnedStale] = []
 
-    def on_event(event: dict[str, Any]) -> None:
-        if event["event"] in ("version", "pinned_stale") and not json_events:
+    def on_event(event: Event) -> None:
+        if isinstance(event, (VersionEvent, PinnedStale)) and not json_events:
             news.append(event)
         else:
             printer(event)
@@ -206,12 +207,12 @@ def rerun(
         printer.failed(exc)
         raise fail(exc) from None
     for event in news:
-        if event["event"] == "version":
-            item = "" if event.get("item") is None else f" item {event['item']}"
-            kind = f"{event['kind']}{item}"
-            print(f"{event['step']}: version {event['version']} ({kind}): {event['note']}")
+        if isinstance(event, VersionEvent):
+            item = "" if event.item is None else f" item {event.item}"
+            kind = f"{event.version_kind}{item}"
+            print(f"{event.step}: version {event.version} ({kind}): {event.note}")
         else:
-            what = event["step"] + ("" if event.get("item") is None else f"/{event['item']}")
+            what = event.step + ("" if event.item is None else f"/{event.item}")
             print_error(
                 f"kept your edit of {what}, though its inputs changed since\n"
                 f"  hint: regenerate it with `dramaturg rerun {run_dir} --only {what}`"

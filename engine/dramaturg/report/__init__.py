@@ -8,12 +8,12 @@ items and images, nothing of screenplays.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import DramaturgError, RunStorageError
+from ..events import Event, WarningEvent
 from ..rundir import RunDir
 from ..secrets import scrub
 
@@ -44,7 +44,7 @@ def write_report(run_dir: str | Path, declared: dict[str, Any] | None = None) ->
 
 def write_report_quietly(
     run_dir: Path,
-    on_event: Callable[[dict[str, Any]], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
     declared: dict[str, Any] | None = None,
 ) -> Path | None:
     """Write the report at the end of a run: a failure never fails the run; it is reported as a
@@ -54,11 +54,5 @@ def write_report_quietly(
     except (DramaturgError, OSError, ValueError) as exc:
         reason = exc if isinstance(exc, (DramaturgError, RunStorageError)) else repr(exc)
         if on_event is not None:
-            on_event(
-                {
-                    "event": "warning",
-                    "time": time.time(),
-                    "message": f"report.html not written: {reason}",
-                }
-            )
+            on_event(WarningEvent(message=f"report.html not written: {reason}"))
         return None

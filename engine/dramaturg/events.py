@@ -1,0 +1,352 @@
+"""A run's events: what ``on_event=`` receives and ``--json`` prints, one frozen dataclass per
+kind.
+
+Every event has its :class:`EventKind` (``kind``, a class attribute) and ``time`` (epoch
+seconds, when it was made); the other fields are those of its kind, listed in ``docs/runs.md``.
+The events about one step derive from :class:`StepEvent` (``step``). ``to_dict()`` is the JSON
+object ``--json`` prints: ``event`` (the kind's name), ``time``, then the fields in order.
+
+Events were plain dicts before they were typed: for the callers written then, an event still
+reads as that dict (``event["event"]``, ``event.get("item")``, ``"step" in event``,
+``dict(event)``), the same values as ``to_dict()``. That is kept for one release (deprecated).
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any, ClassVar
+
+__all__ = [
+    "CacheOff",
+    "Cached",
+    "ErrorEvent",
+    "Event",
+    "EventKind",
+    "ExportStarted",
+    "FanOut",
+    "ItemFinished",
+    "LoopDropped",
+    "LoopKept",
+    "LoopResampled",
+    "ParseFailed",
+    "PinnedStale",
+    "Resume",
+    "Resumed",
+    "Retry",
+    "RunFinished",
+    "RunStarted",
+    "StepEvent",
+    "StepFailed",
+    "StepFinished",
+    "StepSkipped",
+    "StepStarted",
+    "Summary",
+    "VersionEvent",
+    "WarningEvent",
+]
+
+
+class EventKind(StrEnum):
+    """The kinds of event (their ``event`` name in ``to_dict()`` and ``--json``)."""
+
+    RESUME = "resume"
+    CACHE_OFF = "cache_off"
+    RUN_STARTED = "run_started"
+    WARNING = "warning"
+    STEP_STARTED = "step_started"
+    FAN_OUT = "fan_out"
+    CACHED = "cached"
+    RESUMED = "resumed"
+    RETRY = "retry"
+    PARSE_FAILED = "parse_failed"
+    LOOP_RESAMPLED = "loop_resampled"
+    LOOP_DROPPED = "loop_dropped"
+    LOOP_KEPT = "loop_kept"
+    ITEM_FINISHED = "item_finished"
+    STEP_FINISHED = "step_finished"
+    STEP_FAILED = "step_failed"
+    STEP_SKIPPED = "step_skipped"
+    RUN_FINISHED = "run_finished"
+    EXPORT_STARTED = "export_started"
+    VERSION = "version"
+    PINNED_STALE = "pinned_stale"
+    SUMMARY = "summary"
+    ERROR = "error"
+
+
+def _now() -> float:
+    return _time.time()
+
+
+#: field metadata: the field's key in ``to_dict()`` when it is not the field's name (a name
+#: taken by the event itself: ``kind``, the mapping's ``items()``)
+_KEY = "key"
+#: field metadata: the key is left out of ``to_dict()`` when the value is None
+_OMIT_NONE = "omit_none"
+_OPTIONAL = {_OMIT_NONE: True}
+
+
+@dataclass(frozen=True, slots=True)
+class Event(Mapping[str, Any]):
+    """One event of a run. Read-only mapping access gives ``to_dict()``'s keys and values."""
+
+    kind: ClassVar[EventKind]
+    time: float = field(default_factory=_now, kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as ``--json`` prints it: ``event``, ``time``, then its fields."""
+        data: dict[str, Any] = {"event": self.kind.value, "time": self.time}
+        for f in fields(self):
+            if f.name == "time":
+                continue
+            value = getattr(self, f.name)
+            if value is None and f.metadata.get(_OMIT_NONE):
+                continue
+            data[f.metadata.get(_KEY, f.name)] = value
+        return data
+
+    # -- read-only mapping access (events were dicts) ----------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
+
+# -- a run ----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Resume(Event):
+    """``resume`` starts; ``templates``: ``run folder`` or ``prompt folders`` (then
+    ``template_folders`` names them)."""
+
+    kind = EventKind.RESUME
+    run_dir: str
+    templates: str
+    template_folders: list[str] | None = field(default=None, metadata=_OPTIONAL)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheOff(Event):
+    """The step cache (or the run folder's call log) cannot be used: the run goes on."""
+
+    kind = EventKind.CACHE_OFF
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted(Event):
+    """The run folder exists (``run_dir`` None: a run without one); ``steps`` in order."""
+
+    kind = EventKind.RUN_STARTED
+    chain: str
+    run_dir: str | None
+    steps: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class WarningEvent(Event):
+    """Something to know (a broken price file, a report not written)."""
+
+    kind = EventKind.WARNING
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished(Event):
+    """Every step is settled: ``done``, ``failed`` or ``interrupted``."""
+
+    kind = EventKind.RUN_FINISHED
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExportStarted(Event):
+    """The chain's exporters start."""
+
+    kind = EventKind.EXPORT_STARTED
+    exporters: list[str]
+
+
+# -- a step ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StepEvent(Event):
+    """An event about one step."""
+
+    step: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepStarted(StepEvent):
+    """A step's inputs are ready."""
+
+    kind = EventKind.STEP_STARTED
+
+
+@dataclass(frozen=True, slots=True)
+class FanOut(StepEvent):
+    """A fan-out step knows its items: ``item_count`` (the ``items`` key)."""
+
+    kind = EventKind.FAN_OUT
+    item_count: int = field(metadata={_KEY: "items"})
+
+
+@dataclass(frozen=True, slots=True)
+class Cached(StepEvent):
+    """A call answered from the step cache (``item`` None: a plain step)."""
+
+    kind = EventKind.CACHED
+    item: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed(StepEvent):
+    """Work kept from before (``item`` None: the whole step); from a rerun, ``pinned`` says
+    whether it was an edit."""
+
+    kind = EventKind.RESUMED
+    item: int | None
+    pinned: bool | None = field(default=None, metadata=_OPTIONAL)
+
+
+@dataclass(frozen=True, slots=True)
+class Retry(StepEvent):
+    """A transient model error, retried in ``delay`` seconds."""
+
+    kind = EventKind.RETRY
+    item: int | None
+    attempt: int
+    error: str
+    delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class ParseFailed(StepEvent):
+    """An answer did not parse; resampling."""
+
+    kind = EventKind.PARSE_FAILED
+    item: int | None
+    attempt: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoopResampled(StepEvent):
+    """The loop guard found repeated or copied lines (``finding``); resampling."""
+
+    kind = EventKind.LOOP_RESAMPLED
+    item: int | None
+    attempt: int
+    finding: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoopDropped(StepEvent):
+    """The loop guard dropped the lines that still repeat."""
+
+    kind = EventKind.LOOP_DROPPED
+    item: int | None
+    dropped: int
+    finding: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoopKept(StepEvent):
+    """The loop guard kept the best answer, though it still repeats."""
+
+    kind = EventKind.LOOP_KEPT
+    item: int | None
+    finding: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFinished(StepEvent):
+    """A fan-out item is done: ``done`` of ``total``."""
+
+    kind = EventKind.ITEM_FINISHED
+    item: int
+    done: int
+    total: int
+    cached: bool
+    usage: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class StepFinished(StepEvent):
+    """A step is done; ``model`` is ``provider:model``, ``cost`` None: no price."""
+
+    kind = EventKind.STEP_FINISHED
+    duration: float | None
+    usage: dict[str, int]
+    model: str
+    cost: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StepFailed(StepEvent):
+    """A step failed."""
+
+    kind = EventKind.STEP_FAILED
+    error: str
+    usage: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class StepSkipped(StepEvent):
+    """A step cannot run: ``because`` that step it needs failed."""
+
+    kind = EventKind.STEP_SKIPPED
+    because: str
+
+
+@dataclass(frozen=True, slots=True)
+class VersionEvent(StepEvent):
+    """A rerun made a new version of a step (``version_kind``: its ``kind`` key)."""
+
+    kind = EventKind.VERSION
+    version: int
+    version_kind: str = field(metadata={_KEY: "kind"})
+    note: str
+    item: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedStale(StepEvent):
+    """A rerun kept an edit whose inputs changed since."""
+
+    kind = EventKind.PINNED_STALE
+    item: int | None
+
+
+# -- the last line of --json ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Summary(Event):
+    """The outcome of a run; an interrupted run's has ``status``, ``exit_code`` and ``run_dir``
+    only."""
+
+    kind = EventKind.SUMMARY
+    status: str
+    exit_code: int
+    chain: str | None = field(default=None, metadata=_OPTIONAL)
+    run_id: str | None = field(default=None, metadata=_OPTIONAL)
+    run_dir: str | None = None
+    usage: dict[str, int] | None = field(default=None, metadata=_OPTIONAL)
+    cost: dict[str, Any] | None = field(default=None, metadata=_OPTIONAL)
+    steps: dict[str, Any] | None = field(default=None, metadata=_OPTIONAL)
+    files: dict[str, list[str]] | None = field(default=None, metadata=_OPTIONAL)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent(Event):
+    """Nothing could run, or the run could not finish."""
+
+    kind = EventKind.ERROR
+    type: str
+    message: str
+    exit_code: int
+    run_dir: str | None
