@@ -19,7 +19,7 @@ from rich.text import Text
 
 from . import figures
 from .events import Event, RunFinished, RunStarted, StepFailed
-from .progress import message, print_summary
+from .narration import message, print_summary
 from .result import RunResult
 from .tracker import Board, StepState
 
