@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from .cachekey import CallIdentity, call_key, model_digest, sources_digest
+from .checked import Checked, model_name_for
 from .models import ModelSet
 from .spec import StepSpec
-from .validate import Checked, model_name_for
 
 
 class CallKeys:

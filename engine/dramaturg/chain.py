@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import graph as graphs
+from .checked import Checked
 from .inputs import resolve_inputs
 from .render import compiled_template
 from .result import RunResult
@@ -18,7 +19,7 @@ from .session import CacheSetting, RunOptions, RunSession
 from .source import load_yaml, read_text
 from .spec import ChainSpec, PromptRef
 from .syncrun import run_sync
-from .validate import Checked, check
+from .validate import check
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -23,10 +23,10 @@ from .cache import StepCache
 from .callkeys import CallKeys
 from .calllog import CallLog
 from .callplan import Call, CallPlan
+from .checked import Checked
 from .models import ModelSet
 from .records import CallRecord
 from .spec import StepSpec
-from .validate import Checked
 
 
 class Memo:

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .cachekey import canonical_json, without_secrets
+from .checked import IMPLICIT_MODELS, model_name_for
 from .errors import InputError, ModelError
 from .images import ImageModel
 from .providers import ModelConfig, get_registry
 from .spec import GenerationOptions, ModelSpec, StepSpec
-from .validate import IMPLICIT_MODELS, model_name_for
 
 if TYPE_CHECKING:
     pass

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .checked import Checked
 from .errors import TemplateRenderError
 from .fanout import FanOutError, fan_out_items
 from .spec import PromptRef, StepSpec
 from .stepcalls import StepError
 from .templates import render
-from .validate import Checked
 
 
 def compiled_template(

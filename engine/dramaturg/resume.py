@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .chain import Chain
+from .checked import resolved_models
 from .errors import InputError
 from .events import Resume
 from .inputs import resolve_inputs
@@ -31,7 +32,7 @@ from .snapshot import CHAIN_FILE, TEMPLATES_DIR
 from .source import load_yaml, read_text
 from .spec import ChainSpec, ModelSpec
 from .syncrun import run_sync
-from .validate import check, resolved_models
+from .validate import check
 
 
 def resume_run(run_dir: str | Path, **kwargs: Any) -> RunResult:

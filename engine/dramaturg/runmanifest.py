@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .checked import model_name_for
 from .result import RunResult, Usage
 from .rundir import RunDir
-from .validate import model_name_for
 
 if TYPE_CHECKING:
     from .runner import Runner

@@ -16,6 +16,7 @@ from typing import Any
 from . import events
 from .accounting import Accounts
 from .answerschemas import AnswerSchemas
+from .checked import Checked, model_name_for
 from .errors import DramaturgError, RunStorageError
 from .events import Event
 from .executor import Executor
@@ -29,7 +30,6 @@ from .runmanifest import ManifestWriter, run_manifest, run_result
 from .secrets import scrub
 from .spec import StepSpec
 from .stepcalls import RunSettings, StepCalls, StepError
-from .validate import Checked, model_name_for
 from .writer import Writer
 
 __all__ = ["Event", "RunJob", "RunSettings", "Runner", "StepError"]

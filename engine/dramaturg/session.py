@@ -25,11 +25,11 @@ from .stepcalls import RunSettings, StepCalls
 
 if TYPE_CHECKING:
     from .callplan import CallPlan
+    from .checked import Checked
     from .memo import Memo
     from .records import FinishedRecords
     from .result import RunResult, StepResult
     from .rundir import RunDir
-    from .validate import Checked
 
 #: ``cache=`` of a run: None or True (the default folder), False (no cache) or a folder
 CacheSetting = bool | str | os.PathLike[str] | None

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import jinja2
 
+from .checked import Checked
 from .errors import RunStorageError
 from .rundir import RunDir
 from .spec import PromptRef
-from .validate import Checked
 
 CHAIN_FILE = "chain.yaml"
 TEMPLATES_DIR = "templates"

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import loopguard
 from .calls import Limiter, classify, text_of
+from .checked import Checked, model_name_for
 from .errors import DramaturgError, ModelError, ParseError
 from .events import Event, LoopDropped, LoopKept, LoopResampled, ParseFailed, Retry
 from .images import ImageModel, ImageRequest
@@ -24,7 +25,6 @@ from .result import StepResult, Usage
 from .rundir import RunDir
 from .secrets import scrub
 from .spec import StepSpec
-from .validate import Checked, model_name_for
 
 
 class StepError(DramaturgError):

@@ -12,8 +12,8 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta
 
+from .checked import Checked
 from .spec import PromptRef
-from .validate import Checked
 
 ROLES = ("prompt", "system", "schema", "continue")
 

@@ -9,93 +9,37 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import regex
 from pydantic import ValidationError
 
 from . import graph as graphs
-from . import patterns
+from .checked import (  # noqa: F401  (re-exported: the checked chain's home before)
+    DEFAULT_IMAGE_MODEL,
+    DEFAULT_TEXT_MODEL,
+    IMPLICIT_MODELS,
+    PER_ITEM_VARIABLES,
+    Checked,
+    StepPlan,
+    model_name_for,
+    resolved_models,
+)
 from .errors import ChainError, Location
-from .fanout import constant_fan_out_problem, output_shape
-from .parsers import custom_parsers, schema_problem
 from .problems import Ctx, Parts, pydantic_problems, salvage, unknown
 from .providers import get_registry
 from .source import Source
 from .spec import (
     RESERVED_NAMES,
     ChainSpec,
-    CustomParse,
     InputSpec,
-    JsonParse,
-    ModelSpec,
     PromptRef,
-    RegexParse,
-    SectionsParse,
-    StepSpec,
-    TextParse,
 )
+from .stepchecks import check_for_each, check_parse
 from .templates import Templates
 
-DEFAULT_TEXT_MODEL = "default"
-DEFAULT_IMAGE_MODEL = "images"
-#: the providers used when a chain declares no ``default`` / ``images`` model
-IMPLICIT_MODELS = {
-    DEFAULT_TEXT_MODEL: ModelSpec(provider="local"),
-    DEFAULT_IMAGE_MODEL: ModelSpec(provider="sketch"),
-}
-PER_ITEM_VARIABLES = ("index",)
-
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class StepPlan:
-    """What validation learnt about a step."""
-
-    id: str
-    deps: tuple[str, ...]
-    inputs: tuple[str, ...]
-    template_files: tuple[str, ...]
-    model: str
-
-
-@dataclass
-class Checked:
-    spec: ChainSpec
-    plans: dict[str, StepPlan]
-    templates: Templates
-    prompt_dirs: list[Path]
-    #: (step, "prompt"|"system"|"schema") -> line offset of an inline template in the chain file
-    inline_offsets: dict[tuple[str, str], int] = field(default_factory=dict)
-    #: compiled templates, filled by runs (compiling is a large share of engine overhead)
-    compiled: dict[tuple[str, str], Any] = field(default_factory=dict)
-    #: the folders given to look templates up in first (``--templates``)
-    override_dirs: list[Path] = field(default_factory=list)
-    _parse_settings: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
-
-    def parse_settings(self, sid: str) -> dict[str, Any]:
-        """A step's parser settings as a dict (by alias), as call keys and model metadata carry
-        them; dumped once per chain. Shared: copy it before changing it."""
-        if sid not in self._parse_settings:
-            parse = self.spec.steps[sid].parse
-            # without a loop guard the dump is as before it existed: the call keys stay
-            exclude = {"loops"} if parse.loops is None else None
-            self._parse_settings[sid] = parse.model_dump(by_alias=True, exclude=exclude)
-        return self._parse_settings[sid]
-
-
-def model_name_for(step: StepSpec) -> str:
-    if step.model:
-        return step.model
-    return DEFAULT_IMAGE_MODEL if step.kind == "image" else DEFAULT_TEXT_MODEL
-
-
-def resolved_models(models: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
-    return {**IMPLICIT_MODELS, **models}
 
 
 def prompt_dirs_for(chain_path: Path, prompts: list[str], extra: list[Path]) -> list[Path]:
@@ -350,7 +294,7 @@ def _check_steps(ctx: Ctx, parts: Parts, templates: Templates) -> dict[str, Step
                 )
         # fan-out source
         if step.for_each is not None:
-            fe = _check_for_each(ctx, step, base, templates, inputs, known_steps, steps)
+            fe = check_for_each(ctx, step, base, templates, inputs, known_steps, steps)
             deps += [d for d in fe[0] if d not in deps]
             used_inputs += [i for i in fe[1] if i not in used_inputs]
         # explicit needs
@@ -361,7 +305,7 @@ def _check_steps(ctx: Ctx, parts: Parts, templates: Templates) -> dict[str, Step
                 unknown(ctx, (*base, "needs", i), "step", need, list(steps))
             elif need not in deps:
                 deps.append(need)
-        _check_parse(ctx, step, base)
+        check_parse(ctx, step, base)
         if step.continue_ is not None:
             _check_continue(ctx, templates, step.continue_, base, {*local_vars, *inputs, *deps})
         ordered = sorted({d for d in deps if d in order}, key=order.__getitem__)
@@ -392,106 +336,6 @@ def _check_input(ctx: Ctx, name: str, spec: InputSpec) -> None:
             coerce_value(spec, spec.default)
         except InputValueError as exc:
             ctx.add(("inputs", name, "default"), f"default does not fit: {exc}", value=True)
-
-
-def _check_for_each(
-    ctx: Ctx,
-    step: StepSpec,
-    base: tuple[Any, ...],
-    templates: Templates,
-    inputs: dict[str, InputSpec],
-    known_steps: set[str],
-    steps: dict[str, StepSpec],
-) -> tuple[list[str], list[str]]:
-    expr = step.for_each or ""
-    path = (*base, "for_each")
-    try:
-        found = templates.analyse("{{ " + expr + " }}", ctx.source.file, compile_check=False)
-        names = {u.name for u in found.uses}
-        for message, _ in found.unsafe:
-            ctx.add(path, message, hint="for_each runs in the templates' sandbox", value=True)
-    except jinja2.TemplateSyntaxError as exc:
-        ctx.add(
-            path,
-            f"for_each is not a valid expression: {exc.message}",
-            hint="e.g. for_each: plot  or  for_each: \"plot | map(attribute='place') | list\"",
-            value=True,
-        )
-        return [], []
-    if not names and (problem := constant_fan_out_problem(templates.env, expr, step.max_items)):
-        hint = "fan out over a smaller list, or raise the step's max_items if that is intended"
-        ctx.add(path, problem, hint=hint, value=True)
-    deps, used = [], []
-    for n in sorted(names):
-        if n in inputs:
-            used.append(n)
-        elif n == base[1]:
-            ctx.add(path, f"step '{n}' iterates over its own output", value=True)
-        elif n in known_steps:
-            deps.append(n)
-        else:
-            unknown(ctx, path, "step or input", n, sorted([*inputs, *known_steps]))
-    # a bare name can be checked for being a list now; expressions are checked at run time
-    if _IDENT.match(expr.strip()):
-        name = expr.strip()
-        if name in inputs and inputs[name].type != "list":
-            ctx.add(
-                path,
-                f"for_each over input '{name}' of type {inputs[name].type}, not a list",
-                hint="declare the input with type: list",
-                value=True,
-            )
-        elif name in steps and output_shape(steps[name]) not in ("list", "any"):
-            ctx.add(
-                path,
-                f"for_each over step '{name}', whose output is a "
-                f"{output_shape(steps[name])}, not a list",
-                hint="give that step a list parser (lines, sections with multiple: true, "
-                "regex with multiple: true, or json with an array schema)",
-                value=True,
-            )
-    return deps, used
-
-
-def _check_parse(ctx: Ctx, step: StepSpec, base: tuple[Any, ...]) -> None:
-    p, path = step.parse, (*base, "parse")
-    if step.kind == "image" and not isinstance(p, TextParse):
-        ctx.add(path, "image steps do not parse output", hint="remove 'parse'")
-    if isinstance(p, RegexParse):
-        try:
-            compiled = patterns.compiled(p.pattern, tuple(p.flags))
-        except (regex.error, ValueError, OverflowError, RecursionError) as exc:
-            ctx.add((*path, "pattern"), f"invalid regular expression: {exc}", value=True)
-        else:
-            if not compiled.groupindex:
-                ctx.add(
-                    (*path, "pattern"),
-                    "the pattern has no named groups",
-                    hint="name what you want to keep: (?P<name>...)",
-                    value=True,
-                )
-    elif (
-        isinstance(p, (JsonParse, CustomParse))
-        and (static := p.static_schema()) is not None
-        and (problem := schema_problem(static)) is not None
-    ):
-        ctx.add((*path, "schema"), f"invalid JSON schema: {problem}", value=True)
-    if isinstance(p, SectionsParse):
-        keys = p.labels()
-        if not keys:
-            ctx.add((*path, "fields"), "'fields' is empty", value=True)
-        for k in p.required or []:
-            if k not in keys:
-                unknown(ctx, (*path, "required"), "field", k, list(keys))
-    elif isinstance(p, CustomParse) and p.name not in custom_parsers():
-        known = custom_parsers().names()
-        ctx.add(
-            path,
-            f"no parser named '{p.name}' is registered",
-            hint="built-in: text, lines, json, regex, sections; register others with "
-            "dramaturg.register_parser()" + (f"; registered: {', '.join(known)}" if known else ""),
-            value=True,
-        )
 
 
 def _check_cycles(ctx: Ctx, plans: dict[str, StepPlan]) -> None:

@@ -81,8 +81,8 @@ def models() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from ..checked import IMPLICIT_MODELS
     from ..providers import get_registry
-    from ..validate import IMPLICIT_MODELS
 
     defaults = {m.provider for m in IMPLICIT_MODELS.values()}
     table = Table(box=None, pad_edge=False)
