@@ -16,7 +16,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from dramaturg.errors import ProviderError
 from dramaturg.providers import local as local_mod
-from dramaturg.providers import local_cpu
+from dramaturg.providers import local_cpu, local_loading
 from dramaturg.providers.local import LocalChatModel, clear_model_cache, local_text
 from dramaturg.providers.registry import ModelConfig, Registry
 from dramaturg.spec import GenerationOptions
@@ -130,14 +130,14 @@ def test_seed_from_metadata() -> None:
 @needs_model
 def test_model_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
     clear_model_cache()
-    real = local_mod.LlamaEngine
+    real = local_loading.LlamaEngine
     loads: list[str] = []
 
     def counting(path: str, **kwargs: Any) -> Any:
         loads.append(path)
         return real(path, **kwargs)
 
-    monkeypatch.setattr(local_mod, "LlamaEngine", counting)
+    monkeypatch.setattr(local_loading, "LlamaEngine", counting)
     try:
         a, b = model(), model(temperature=0.5)
         assert isinstance(a, LocalChatModel) and isinstance(b, LocalChatModel)
