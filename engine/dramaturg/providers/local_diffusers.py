@@ -28,10 +28,8 @@ the result, when unset), ``negative_prompt`` (when the pipeline takes one) and `
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import inspect
 import io
-import json
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -41,26 +39,23 @@ from typing import TYPE_CHECKING, Any
 from dramaturg.errors import ModelError, ProviderError
 from dramaturg.images import ImageModel, ImageRequest, ImageResult
 
+from .diffusers_setup import (
+    DEFAULT_STEPS,
+    FOLDER_HINT,
+    check_pipeline,
+    guidance_option,
+    import_libraries,
+    multiple_of_8,
+    resolve_device,
+    resolve_dtype,
+    resolve_folder,
+    steps_option,
+    threads_option,
+)
+
 if TYPE_CHECKING:
     from dramaturg.providers.registry import ModelConfig
 
-DEFAULT_STEPS = 25
-INSTALL_HINT = "pip install 'dramaturg[diffusers]' (diffusers, transformers and torch)"
-FOLDER_HINT = (
-    "'diffusers:' takes the path of a local diffusers pipeline folder you already have (one "
-    "saved by DiffusionPipeline.save_pretrained, with a model_index.json): nothing is "
-    "downloaded, so a Hugging Face model id does not work here"
-)
-_DTYPES = {
-    "float32": "float32",
-    "fp32": "float32",
-    "float": "float32",
-    "float16": "float16",
-    "fp16": "float16",
-    "half": "float16",
-    "bfloat16": "bfloat16",
-    "bf16": "bfloat16",
-}
 #: extra keys this module handles itself; never passed to the pipeline as they are
 _OWN_KEYS = frozenset({"device", "dtype", "variant", "steps", "guidance_scale", "threads"})
 #: pipeline parameters set here or which would change the shape of the output
@@ -92,155 +87,6 @@ _FORMATS = {
 }
 
 
-# -- imports and option parsing ----------------------------------------------------------------
-def _import_libraries() -> tuple[Any, Any]:
-    """``(torch, diffusers)``, or a ProviderError with the install hint."""
-    try:
-        import torch
-    except ImportError as exc:
-        raise _missing("torch", exc) from None
-    try:
-        import diffusers
-    except ImportError as exc:
-        raise _missing("diffusers", exc) from None
-    return torch, diffusers
-
-
-def _missing(module: str, exc: BaseException | None = None) -> ProviderError:
-    detail = f" ({exc})" if exc and str(exc) else ""
-    return ProviderError(
-        f"the diffusers image provider needs the Python package '{module}', "
-        f"which is not installed{detail}",
-        hint=INSTALL_HINT,
-    )
-
-
-def resolve_folder(model: str | None) -> Path:
-    """The pipeline folder named by ``diffusers:<folder>`` (checked, never downloaded)."""
-    if not model or not model.strip():
-        raise ProviderError(
-            "the diffusers image provider needs a pipeline folder: diffusers:/path/to/pipeline",
-            hint=FOLDER_HINT,
-        )
-    path = Path(model.strip()).expanduser()
-    if not path.exists():
-        raise ProviderError(f"diffusers pipeline folder not found: {path}", hint=FOLDER_HINT)
-    if not path.is_dir():
-        raise ProviderError(
-            f"{path} is a file, not a diffusers pipeline folder",
-            hint=FOLDER_HINT + "; convert a single-file checkpoint first, where you have its "
-            "configs: Pipeline.from_single_file(...).save_pretrained(folder)",
-        )
-    if not (path / "model_index.json").is_file():
-        raise ProviderError(
-            f"{path} is not a diffusers pipeline folder: it has no model_index.json",
-            hint=FOLDER_HINT,
-        )
-    return path.resolve()
-
-
-def _model_index(folder: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProviderError(f"cannot read {folder / 'model_index.json'}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ProviderError(f"{folder / 'model_index.json'} is not a JSON object")
-    return data
-
-
-def check_pipeline(folder: Path, diffusers: Any) -> str:
-    """The pipeline's class name, after checking the installed libraries can load it."""
-    index = _model_index(folder)
-    name = index.get("_class_name")
-    if not isinstance(name, str) or not name:
-        raise ProviderError(f"{folder / 'model_index.json'} names no pipeline class (_class_name)")
-    for component, value in index.items():
-        if component.startswith("_") or not isinstance(value, list) or not value:
-            continue
-        library = value[0]
-        if isinstance(library, str) and library and importlib.util.find_spec(library) is None:
-            raise ProviderError(
-                f"the pipeline in {folder} needs the Python package '{library}' "
-                f"(for its {component}), which is not installed",
-                hint=INSTALL_HINT,
-            )
-    if not hasattr(diffusers, name):
-        version = getattr(diffusers, "__version__", "?")
-        raise ProviderError(
-            f"the pipeline in {folder} is a {name}, which diffusers {version} does not have",
-            hint="upgrade diffusers: pip install -U diffusers",
-        )
-    return name
-
-
-def resolve_device(torch: Any, device: Any) -> str:
-    """``device`` checked against this machine; ``None``/``auto``: cuda if available, else cpu."""
-    if device is None or (isinstance(device, str) and device.strip().lower() in ("", "auto")):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if not isinstance(device, str):
-        raise ProviderError(f"diffusers: extra.device must be a string, got {device!r}")
-    try:
-        kind = torch.device(device.strip()).type
-    except (RuntimeError, ValueError) as exc:
-        raise ProviderError(
-            f"diffusers: unknown device {device!r} ({exc})", hint="use cpu, cuda, cuda:N or mps"
-        ) from None
-    available = {
-        "cuda": torch.cuda.is_available,
-        "mps": torch.backends.mps.is_available,
-    }.get(kind)
-    if available is not None and not available():
-        raise ProviderError(
-            f"diffusers: device {device!r} was asked for, but torch {torch.__version__} "
-            f"has no {kind} device here",
-            hint="set extra.device to cpu (or leave it out to pick one automatically)",
-        )
-    return str(device.strip())
-
-
-def resolve_dtype(dtype: Any, device: str) -> str:
-    """A torch dtype name; ``None``: float16 on CUDA, float32 elsewhere."""
-    if dtype is None or dtype == "auto":
-        return "float16" if device.startswith("cuda") else "float32"
-    name = _DTYPES.get(str(dtype).strip().lower().removeprefix("torch."))
-    if name is None:
-        raise ProviderError(
-            f"diffusers: unknown dtype {dtype!r}", hint="use float32, float16 or bfloat16"
-        )
-    return name
-
-
-def _steps(extra: dict[str, Any]) -> int:
-    steps = extra.get("steps", DEFAULT_STEPS)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ProviderError(f"diffusers: extra.steps must be a positive integer, got {steps!r}")
-    return steps
-
-
-def _guidance(extra: dict[str, Any]) -> float | None:
-    value = extra.get("guidance_scale")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ProviderError(f"diffusers: extra.guidance_scale must be a number, got {value!r}")
-    return float(value)
-
-
-def _threads(extra: dict[str, Any]) -> int | None:
-    value = extra.get("threads")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ProviderError(f"diffusers: extra.threads must be a positive integer, got {value!r}")
-    return value
-
-
-def _multiple_of_8(value: int) -> int:
-    return max(8, (int(value) + 4) // 8 * 8)
-
-
-# -- the process-wide pipeline cache -----------------------------------------------------------
 @dataclass
 class LoadedPipeline:
     """One loaded pipeline and the lock serialising calls to it."""
@@ -296,7 +142,7 @@ def load_pipeline(
     variant: str | None = None,
 ) -> LoadedPipeline:
     """The loaded pipeline for ``folder`` on ``device`` (loading it on first use)."""
-    torch, diffusers = _import_libraries()
+    torch, diffusers = import_libraries()
     path = resolve_folder(str(folder))
     device = resolve_device(torch, device)
     dtype = resolve_dtype(dtype, device)
@@ -380,9 +226,9 @@ class DiffusersImageModel(ImageModel):
 
         loaded = self.load()
         extra = dict(request.extra)
-        steps = _steps({"steps": self.steps, **extra})
-        guidance = _guidance({"guidance_scale": self.guidance_scale, **extra})
-        threads = _threads({"threads": self.threads, **extra})
+        steps = steps_option({"steps": self.steps, **extra})
+        guidance = guidance_option({"guidance_scale": self.guidance_scale, **extra})
+        threads = threads_option({"threads": self.threads, **extra})
         seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
         fmt = (request.output_format or "png").lower()
         if fmt not in _FORMATS:
@@ -392,8 +238,8 @@ class DiffusersImageModel(ImageModel):
         wanted: dict[str, Any] = {
             "num_inference_steps": steps,
             "guidance_scale": guidance,
-            "width": None if request.width is None else _multiple_of_8(request.width),
-            "height": None if request.height is None else _multiple_of_8(request.height),
+            "width": None if request.width is None else multiple_of_8(request.width),
+            "height": None if request.height is None else multiple_of_8(request.height),
             "negative_prompt": request.negative_prompt or None,
             "output_type": "pil",
         }
@@ -455,7 +301,7 @@ def diffusers_image(config: ModelConfig) -> ImageModel:
     first image, in a worker thread.
     """
     folder = resolve_folder(config.model)
-    torch, diffusers = _import_libraries()
+    torch, diffusers = import_libraries()
     extra = dict(config.options.extra)
     device = resolve_device(torch, extra.get("device"))
     dtype = resolve_dtype(extra.get("dtype"), device)
@@ -468,8 +314,8 @@ def diffusers_image(config: ModelConfig) -> ImageModel:
         device=device,
         dtype=dtype,
         variant=variant,
-        steps=_steps(extra),
-        guidance_scale=_guidance(extra),
-        threads=_threads(extra),
+        steps=steps_option(extra),
+        guidance_scale=guidance_option(extra),
+        threads=threads_option(extra),
         name=config.ref,
     )
