@@ -75,7 +75,7 @@ def reopen(
     recorded = dict(state.manifest.get("settings") or {})
     inputs = resolve_inputs(chain.spec.inputs, dict(state.manifest.get("inputs") or {}))
     if options is None:
-        options = RunOptions(concurrency=int(recorded.get("concurrency") or 8))
+        options = RunOptions.as_recorded(recorded)
     info = state.manifest.get("chain") or {}
     if render_only:
         session = chain.session(inputs, options, dry_run=True, chain_file=info.get("file"))

@@ -97,11 +97,9 @@ async def arerun(
             hint="add --only STEP[/ITEM] or --from STEP (or rerun the whole chain: "
             "dramaturg run CHAIN --seed N)",
         )
-    recorded = dict(state.manifest.get("settings") or {})
-    if cache is None and "cache" in recorded:
-        cache = False if recorded["cache"] is None else Path(recorded["cache"])
-    options = RunOptions(
-        concurrency=concurrency or int(recorded.get("concurrency") or 8),
+    options = RunOptions.as_recorded(
+        state.manifest.get("settings") or {},
+        concurrency=concurrency,
         retries=retries,
         backoff=backoff,
         cache=cache,

@@ -71,10 +71,9 @@ async def aresume_run(
     chain, kept = load_chain_snapshot(root, manifest)
     recorded = manifest.get("settings") or {}
     values = resolve_inputs(chain.spec.inputs, dict(manifest.get("inputs") or {}))
-    if cache is None and "cache" in recorded:
-        cache = False if recorded["cache"] is None else Path(recorded["cache"])
-    options = RunOptions(
-        concurrency=concurrency or int(recorded.get("concurrency") or 8),
+    options = RunOptions.as_recorded(
+        recorded,
+        concurrency=concurrency,
         retries=retries,
         backoff=backoff,
         cache=cache,

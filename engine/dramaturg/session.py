@@ -14,6 +14,7 @@ import contextlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, RunStorageError
@@ -55,6 +56,31 @@ class RunOptions:
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise InputError("concurrency must be at least 1")
+
+    @classmethod
+    def as_recorded(
+        cls,
+        recorded: Mapping[str, Any],
+        *,
+        concurrency: int | None = None,
+        retries: int | None = None,
+        backoff: float = 0.5,
+        cache: CacheSetting = None,
+        export: bool = True,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> RunOptions:
+        """The options of a run going on in its folder: ``concurrency`` and ``cache`` as its
+        manifest's ``recorded`` settings have them unless given (no cache if it ran without)."""
+        if cache is None and "cache" in recorded:
+            cache = False if recorded["cache"] is None else Path(recorded["cache"])
+        return cls(
+            concurrency=concurrency or int(recorded.get("concurrency") or 8),
+            retries=retries,
+            backoff=backoff,
+            cache=cache,
+            export=export,
+            on_event=on_event,
+        )
 
     @property
     def settings(self) -> RunSettings:
