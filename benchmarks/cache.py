@@ -1,10 +1,10 @@
 """Step cache and reruns: what a cold run, an unchanged rerun and a one-scene edit cost.
 
 The Dramatron chain (``chains/dramatron.yaml``) runs with ``num_scenes=20`` on fake models: a
-:class:`~dramaturg.fakes.FakeChatModel` answering each call after ``--latency`` seconds (0.1 by
-default) for ``default`` and a :class:`~dramaturg.fakes.FakeImageModel` (instant) for ``images``,
-so wall times are mostly model latency, as with a hosted model. Each row is a fresh model pair;
-the calls column is what those models were asked (text calls + images).
+:class:`~dramaturg.providers.fakes.FakeChatModel` answering each call after ``--latency`` seconds
+(0.1 by default) for ``default`` and a :class:`~dramaturg.providers.fakes.FakeImageModel` (instant)
+for ``images``, so wall times are mostly model latency, as with a hosted model. Each row is a fresh
+model pair; the calls column is what those models were asked (text calls + images).
 
 Rows, all on the same run folder and a step cache in a temporary folder:
 

@@ -74,10 +74,10 @@ def level_gaps(engine: str, runs: int = 40) -> dict[str, float]:
 
 
 def disk_phases(runs: int = 16) -> dict[str, float]:
-    import dramaturg.report as report
+    import dramaturg.observe.report as report
     from dramaturg import load_chain
-    from dramaturg.runner import Runner
-    from dramaturg.writer import Writer
+    from dramaturg.run.runner import Runner
+    from dramaturg.store.writer import Writer
 
     marks: dict[str, float] = {}
 

@@ -1,9 +1,9 @@
 """Engine overhead: how much time and memory the engine itself costs per step and per model call.
 
 A synthetic chain of ``--steps`` steps is written to a temporary folder and run on an *instant*
-:class:`~dramaturg.fakes.FakeChatModel` (no latency), so everything measured is engine work:
-loading and validating the YAML, rendering templates, scheduling, calling the (LangChain) model
-interface, parsing, and (by default) writing the run folder to disk, the path a user hits.
+:class:`~dramaturg.providers.fakes.FakeChatModel` (no latency), so everything measured is engine
+work: loading and validating the YAML, rendering templates, scheduling, calling the (LangChain)
+model interface, parsing, and (by default) writing the run folder to disk, the path a user hits.
 
 The chain is built from blocks of 10 steps (block ``k``; ids ``b<k>_<role>``)::
 

@@ -10,7 +10,7 @@ must fail that step, skip its descendants only, and ``resume`` (fault gone) must
 the fault-free outputs.
 
 The retries' backoff is ``--backoff`` seconds (1 ms), so the figures measure the engine, not
-sleeping. The test suite runs the same experiment (tests/test_faults.py;
+sleeping. The test suite runs the same experiment (tests/providers/test_faults.py;
 ``DRAMATURG_FAULT_RUNS`` sets its number of runs).
 
 Usage::

@@ -63,7 +63,7 @@ def test_a_lone_surrogate_in_the_raw_text_is_repaired(project, tmp_path):
 
 
 def test_the_dramatron_exports_survive_a_cut_emoji(tmp_path):
-    from test_dramatron_chain import scripted
+    from dramatron_answers import scripted
 
     fake = scripted()
     fake.responses["dialogue/1"] = [

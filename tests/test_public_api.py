@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+
+import pytest
+
 import dramaturg
 
 EXPECTED = {
@@ -25,6 +30,7 @@ EXPECTED = {
     "RunFailedError",
     "RunResult",
     "RunStorageError",
+    "StepError",
     "StepResult",
     "TemplateRenderError",
     "Usage",
@@ -56,7 +62,7 @@ def test_one_root_exception():
         for n in EXPECTED
         if isinstance(getattr(dramaturg, n), type) and issubclass(getattr(dramaturg, n), Exception)
     ]
-    assert len(errors) == 10
+    assert len(errors) == 11
     assert all(issubclass(e, dramaturg.DramaturgError) for e in errors)
 
 
@@ -65,3 +71,19 @@ def test_fake_chat_model_is_a_langchain_chat_model():
 
     assert issubclass(dramaturg.FakeChatModel, BaseChatModel)
     assert issubclass(dramaturg.FakeImageModel, dramaturg.ImageModel)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "name"),
+    [
+        ("dramaturg.tracker", "dramaturg.observe.tracker", "Board"),
+        ("dramaturg.report", "dramaturg.observe.report", "write_report"),
+        ("dramaturg.history", "dramaturg.store.history", "list_runs"),
+        ("dramaturg.faults", "dramaturg.providers.faults", "FaultPlan"),
+    ],
+)
+def test_documented_deep_imports_still_work_and_say_where_they_moved(old, new, name):
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
+        module = importlib.import_module(old)
+    assert getattr(module, name) is getattr(importlib.import_module(new), name)

@@ -35,6 +35,7 @@ __all__ = [
     "RunFailedError",
     "RunResult",
     "RunStorageError",
+    "StepError",
     "StepResult",
     "TemplateRenderError",
     "Usage",
@@ -53,29 +54,29 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Chain": "chain",
+    "Chain": "api",
     "Event": "events",
     "EventKind": "events",
-    "load_chain": "chain",
-    "FakeChatModel": "fakes",
-    "FakeImageModel": "fakes",
+    "load_chain": "api",
+    "FakeChatModel": "providers.fakes",
+    "FakeImageModel": "providers.fakes",
     "ImageModel": "images",
     "ImageRequest": "images",
     "ImageResult": "images",
     "RunResult": "result",
     "StepResult": "result",
     "Usage": "result",
-    "register_parser": "parsers",
-    "ExportContext": "exporters",
-    "register_exporter": "exporters",
-    "load_run": "runs",
-    "resume_run": "resume",
-    "rerun": "reruns",
-    "Version": "versions",
-    "checkout": "cowrite",
-    "edit_step": "cowrite",
-    "step_history": "cowrite",
-    "continue_step": "extend",
+    "register_parser": "chain.parsers",
+    "ExportContext": "chain.exporters",
+    "register_exporter": "chain.exporters",
+    "load_run": "store.readback",
+    "resume_run": "api.resume",
+    "rerun": "cowrite.rerun",
+    "Version": "store.versions",
+    "checkout": "cowrite.edit",
+    "edit_step": "cowrite.edit",
+    "step_history": "cowrite.edit",
+    "continue_step": "cowrite.continuation",
 }
 
 from .errors import (  # noqa: E402
@@ -89,23 +90,24 @@ from .errors import (  # noqa: E402
     ProviderError,
     RunFailedError,
     RunStorageError,
+    StepError,
     TemplateRenderError,
 )
 
 if TYPE_CHECKING:
-    from .chain import Chain, load_chain
-    from .cowrite import checkout, edit_step, step_history
+    from .api import Chain, load_chain
+    from .api.resume import resume_run
+    from .chain.exporters import ExportContext, register_exporter
+    from .chain.parsers import register_parser
+    from .cowrite.continuation import continue_step
+    from .cowrite.edit import checkout, edit_step, step_history
+    from .cowrite.rerun import rerun
     from .events import Event, EventKind
-    from .exporters import ExportContext, register_exporter
-    from .extend import continue_step
-    from .fakes import FakeChatModel, FakeImageModel
     from .images import ImageModel, ImageRequest, ImageResult
-    from .parsers import register_parser
-    from .reruns import rerun
+    from .providers.fakes import FakeChatModel, FakeImageModel
     from .result import RunResult, StepResult, Usage
-    from .resume import resume_run
-    from .runs import load_run
-    from .versions import Version
+    from .store.readback import load_run
+    from .store.versions import Version
 
 
 def __getattr__(name: str) -> Any:

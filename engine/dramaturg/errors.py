@@ -8,6 +8,7 @@
     ├── TemplateRenderError        a template failed while rendering (file:line)
     ├── ParseError                 model output did not match the step's parser
     ├── ModelError                 a model call failed (``transient`` tells if a retry may help)
+    ├── StepError                  a step failed (its message names the step and the cause)
     ├── ProviderError              a provider is unknown, not installed or misconfigured
     ├── RunStorageError            the run directory cannot be written
     ├── ExportError                an exporter failed (the run's outputs are kept)
@@ -122,6 +123,13 @@ class ModelError(DramaturgError):
         self.retry_after = retry_after
         #: the HTTP status, for errors from a web API
         self.status = status
+
+
+class StepError(DramaturgError):
+    """A step failed; the message names the step and the cause (a failed call, a bad answer
+    schema, a fan-out over something that is not a list)."""
+
+    exit_code = 1
 
 
 class ProviderError(DramaturgError):

@@ -99,8 +99,8 @@ def fail(exc: BaseException) -> typer.Exit:
 
 
 def load_chain_arg(chain: str, templates: list[Path] | None = None) -> Any:
-    from ..chain import load_chain
-    from ..shipped import resolve_chain
+    from ..api import load_chain
+    from .shipped import resolve_chain
 
     return load_chain(resolve_chain(chain), templates=template_folders(templates))
 

@@ -23,7 +23,7 @@ app.add_typer(cache_app, name="cache")
 
 
 def _cache_dir(cache_dir: Path | None) -> Path:
-    from ..cache import default_cache_dir
+    from ..store.cache import default_cache_dir
 
     return cache_dir if cache_dir is not None else default_cache_dir()
 
@@ -44,7 +44,7 @@ def cache_info(cache_dir: CacheDirOpt = None) -> None:
     [dim]Example:[/dim]  dramaturg cache info
     """
     try:
-        from ..cache import cache_info as read_info
+        from ..store.cache import cache_info as read_info
 
         info = read_info(_cache_dir(cache_dir))
     except Exception as exc:
@@ -67,7 +67,7 @@ def cache_clear(
       dramaturg cache clear --yes --cache-dir /tmp/dramaturg-cache
     """
     try:
-        from ..cache import StepCache, cache_info
+        from ..store.cache import StepCache, cache_info
 
         where = _cache_dir(cache_dir)
         info = cache_info(where)

@@ -57,7 +57,7 @@ def graph(
       dramaturg graph chains/dramatron.yaml
       dramaturg graph dramatron --format dot | dot -Tsvg > dramatron.svg
     """
-    from .. import graph as graphs
+    from ..chain import graph as graphs
 
     if format not in ("mermaid", "dot"):
         print_error(
@@ -81,7 +81,7 @@ def models() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ..checked import IMPLICIT_MODELS
+    from ..chain.checked import IMPLICIT_MODELS
     from ..providers import get_registry
 
     defaults = {m.provider for m in IMPLICIT_MODELS.values()}

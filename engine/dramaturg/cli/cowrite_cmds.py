@@ -1,12 +1,12 @@
 """``dramaturg edit``, ``rerun``, ``continue``, ``history``, ``checkout`` and ``templates``:
-co-writing a finished run (the logic is in :mod:`dramaturg.cowrite`, :mod:`dramaturg.reruns`
-and :mod:`dramaturg.extend`)."""
+co-writing a finished run (the logic is in :mod:`dramaturg.cowrite.edit`,
+:mod:`dramaturg.cowrite.rerun` and :mod:`dramaturg.cowrite.continuation`)."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -25,6 +25,9 @@ from .app import (
     print_error,
     template_folders,
 )
+
+if TYPE_CHECKING:
+    from ..store.manifest import Stale
 
 RunArg = Annotated[
     str,
@@ -48,23 +51,22 @@ SeedOpt = Annotated[
 
 
 def _run(ref: str, out: Path) -> Path:
-    from ..history import find_run
+    from ..store.history import find_run
 
     return find_run(ref, out)
 
 
 def _changed(run_dir: Path, version: Any, what: str) -> None:
     """What an edit, continue or checkout did: the version, the stale steps, the exports."""
-    from ..runs import read_manifest
+    from ..store.readback import read_manifest
 
     item = "" if version.item is None else f" item {version.item}"
     print(f"{version.step}: version {version.version} ({version.kind}{item}) {what}")
     manifest = read_manifest(run_dir)
-    steps = (manifest.get("steps") or {}).items()
-    stale = [s for s, e in steps if (e.get("stale") or {}).get("because")]
+    stale = [s for s, e in manifest.steps.items() if e.stale is not None and e.stale.because]
     if stale:
         print(f"stale until `dramaturg rerun {run_dir}`: {', '.join(stale)}")
-    for name, files in (manifest.get("exports") or {}).items():
+    for name, files in manifest.exports.items():
         for f in files:
             print(f"{name}: {run_dir / f}")
 
@@ -98,9 +100,9 @@ def edit(
     """
     try:
         run_dir = _run(run, out)
-        from ..cowrite import edit_text, editable_text
-        from ..rundir import RunDir
-        from ..versions import VersionStore
+        from ..cowrite.edit import edit_text, editable_text
+        from ..store.rundir import RunDir
+        from ..store.versions import VersionStore
         from .editor import edit_in_editor, read_file
 
         before = VersionStore(RunDir(run_dir)).latest(step)
@@ -169,7 +171,7 @@ def rerun(
       dramaturg rerun outputs/<run-id> --from plot --seed 7  # a new plot and all below it
     """
     from ..events import Event, PinnedStale, VersionEvent
-    from ..progress import reporter
+    from ..observe.progress import reporter
 
     printer = reporter(quiet=quiet, json_events=json_events)
     news: list[VersionEvent | PinnedStale] = []
@@ -185,8 +187,8 @@ def rerun(
     except Exception as exc:
         raise fail(exc) from None
     try:
-        from ..models import parse_model_overrides
-        from ..reruns import rerun as rerun_run
+        from ..cowrite.rerun import rerun as rerun_run
+        from ..run.models import parse_model_overrides
 
         result = rerun_run(
             run_dir,
@@ -245,8 +247,8 @@ def continue_(
     """
     try:
         run_dir = _run(run, out)
-        from ..extend import continue_step
-        from ..models import parse_model_overrides
+        from ..cowrite.continuation import continue_step
+        from ..run.models import parse_model_overrides
 
         version = continue_step(
             run_dir,
@@ -278,12 +280,12 @@ def history(
     """
     try:
         run_dir = _run(run, out)
-        from ..cowrite import step_history
-        from ..runs import read_manifest
-        from ..versions import diff as diff_of
+        from ..cowrite.edit import step_history
+        from ..store.readback import read_manifest
+        from ..store.versions import diff as diff_of
 
         versions = step_history(run_dir, step, item)
-        stale = ((read_manifest(run_dir).get("steps") or {}).get(step) or {}).get("stale")
+        stale = read_manifest(run_dir).step(step).stale
     except Exception as exc:
         raise fail(exc) from None
     what = f"{step}{'' if item is None else f' item {item}'}"
@@ -323,12 +325,10 @@ def _list(items: list[int | None]) -> str:
     return ", ".join(str(i) for i in items)
 
 
-def _stale_text(stale: dict[str, Any], run_dir: Path, step: str) -> str:
-    if stale.get("because"):
-        return (
-            f"{', '.join(stale['because'])} changed since; `dramaturg rerun {run_dir}` updates it"
-        )
-    pinned = stale.get("pinned")
+def _stale_text(stale: Stale, run_dir: Path, step: str) -> str:
+    if stale.because:
+        return f"{', '.join(stale.because)} changed since; `dramaturg rerun {run_dir}` updates it"
+    pinned = stale.pinned
     what = step if pinned is True else f"{step}/{_list(pinned or [])}"
     return (
         f"your edit of {what} is kept though its inputs changed; "
@@ -349,7 +349,7 @@ def checkout(
     """
     try:
         run_dir = _run(run, out)
-        from ..cowrite import checkout as checkout_version
+        from ..cowrite.edit import checkout as checkout_version
 
         restored = checkout_version(run_dir, step, version)
     except Exception as exc:

@@ -46,7 +46,7 @@ def edit_in_editor(
 ) -> Any:
     """Open the output in $VISUAL / $EDITOR until it passes the step's parser; None when the
     user leaves it unchanged, empties it or gives up."""
-    from ..cowrite import edit_text
+    from ..cowrite.edit import edit_text
     from ..errors import InputError
 
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")

@@ -69,13 +69,13 @@ def run(
       dramaturg run dramatron --inputs story.yaml --model default=cohere:command-a-03-2025
       dramaturg run chains/dramatron.yaml --set logline="..." --dry-run
     """
-    from ..progress import reporter
+    from ..observe.progress import reporter
 
     printer = reporter(quiet=quiet, json_events=json_events)
 
     def start() -> Any:
-        from ..inputs import parse_assignments, read_inputs_file
-        from ..models import parse_model_overrides
+        from ..chain.inputs import parse_assignments, read_inputs_file
+        from ..run.models import parse_model_overrides
 
         cache = cache_setting(no_cache, cache_dir)
         loaded = load_chain_arg(chain, templates)
@@ -146,13 +146,13 @@ def resume(
 
     [dim]Example:[/dim]  dramaturg resume outputs/20261122-143005-dramatron-3fa9c2
     """
-    from ..progress import reporter
+    from ..observe.progress import reporter
 
     printer = reporter(quiet=quiet, json_events=json_events)
 
     def start() -> Any:
-        from ..models import parse_model_overrides
-        from ..resume import resume_run
+        from ..api.resume import resume_run
+        from ..run.models import parse_model_overrides
 
         return resume_run(
             run_dir,
@@ -184,8 +184,8 @@ def export(
       dramaturg export outputs/20261122-143005-dramatron-3fa9c2 -f report
     """
     try:
-        from ..exporters import check_format_names, check_formats
-        from ..runs import chain_exports, export_run, load_run
+        from ..chain.exporters import check_format_names, check_formats
+        from ..store.readback import chain_exports, export_run, load_run
 
         check_format_names(format or [])  # a bad name first: before anything is read
         wanted = [f for f in format or [] if f != "report"]  # report: not a chain exporter
@@ -194,7 +194,7 @@ def export(
             exports = chain_exports(run_dir)
             check_formats(wanted, [e.type for e in exports], also=["report"])
         if format and "report" in format:
-            from ..report import write_report
+            from ..observe.report import write_report
 
             print(f"report: {write_report(run_dir)}")
             if not wanted:

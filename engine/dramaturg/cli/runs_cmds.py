@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,7 +16,8 @@ from .app import app, fail, print_error
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..history import RunInfo
+    from ..store.history import RunInfo
+    from ..store.manifest import Manifest
 
 runs_app = typer.Typer(
     help="The runs in an output folder: a table of them, or everything about one.",
@@ -47,7 +48,7 @@ def _console() -> Console:
 
 
 def _money(amount: float | None, currency: str, complete: bool = True) -> str:
-    from ..figures import money
+    from ..observe.units import money
 
     return money(amount, currency) + ("" if complete else "+?")
 
@@ -71,8 +72,8 @@ def runs_list(
     from rich.table import Table
     from rich.text import Text
 
-    from .. import figures
-    from ..history import list_runs
+    from ..observe import units as figures
+    from ..store.history import list_runs
 
     runs = list_runs(out)
     if not runs:
@@ -143,8 +144,8 @@ def runs_show(run: RunArg, out: OutOpt = Path("outputs")) -> None:
       dramaturg runs show 3fa9c2
     """
     try:
-        from ..history import find_run, run_info
-        from ..runs import read_manifest
+        from ..store.history import find_run, run_info
+        from ..store.readback import read_manifest
 
         path = find_run(run, out)
         manifest = read_manifest(path)
@@ -153,42 +154,39 @@ def runs_show(run: RunArg, out: OutOpt = Path("outputs")) -> None:
     _show(path, manifest, run_info(path, manifest))
 
 
-def _show(path: Path, m: dict[str, Any], info: RunInfo) -> None:
+def _show(path: Path, m: Manifest, info: RunInfo) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from .. import figures
+    from ..observe import units as figures
 
     console = _console()
-    usage = m.get("usage") or {}
-    cost = m.get("cost") or {}
-    currency = str(cost.get("currency") or "USD")
-    steps: dict[str, Any] = m.get("steps") or {}
-    cached = sum(int(s.get("cached") or 0) for s in steps.values())
-    chain = m.get("chain") or {}
+    usage, cost, steps = m.usage, m.cost, m.steps
+    currency = cost.currency
+    cached = sum(s.cached for s in steps.values())
     head = [
         ("run", f"[bold]{escape(info.id)}[/bold]  {escape(str(path))}"),
-        ("chain", escape(f"{chain.get('name', '?')} ({chain.get('file', '?')})")),
+        ("chain", escape(f"{m.chain.name} ({m.chain.file or '?'})")),
         ("status", _status(info)),
         ("started", f"{figures.when(info.started)}, took {figures.duration(info.duration)}"),
     ]
-    for k, v in (m.get("inputs") or {}).items():
+    for k, v in m.inputs.items():
         head.append((f"  {k}", escape(figures.shorten(str(v), 100))))
     head.append(
         (
             "tokens",
-            f"{usage.get('total_tokens', 0):,} ({usage.get('input_tokens', 0):,} in / "
-            f"{usage.get('output_tokens', 0):,} out), {usage.get('calls', 0):,} calls"
+            f"{usage.total_tokens:,} ({usage.input_tokens:,} in / "
+            f"{usage.output_tokens:,} out), {usage.calls:,} calls"
             + (f", {cached} from the step cache" if cached else ""),
         )
     )
-    if cost:
-        note = "" if cost.get("complete", True) else f" + unknown ({', '.join(cost['unpriced'])})"
-        checked = (cost.get("prices") or {}).get("checked", "?")
+    if "cost" in m.model_fields_set:
+        note = "" if cost.complete else f" + unknown ({', '.join(cost.unpriced)})"
+        checked = cost.prices.checked or "?"
         head.append(
             (
                 "cost",
-                f"{_money(cost.get('total'), currency)}{escape(note)}  "
+                f"{_money(cost.total, currency)}{escape(note)}  "
                 f"[dim](price table: example prices noted {escape(str(checked))}; "
                 "`dramaturg prices`)[/dim]",
             )
@@ -214,29 +212,28 @@ def _show(path: Path, m: dict[str, Any], info: RunInfo) -> None:
     ):
         table.add_column(name, justify="left" if name in ("step", "status", "model") else "right")
     for sid, s in steps.items():
-        u = s.get("usage") or {}
-        items = s.get("items") or {}
-        started, ended = s.get("started"), s.get("ended")
-        status = str(s.get("status"))
-        if s.get("error"):
+        u, items = s.usage, s.items
+        started, ended = s.started, s.ended
+        status = s.status
+        if s.error is not None:
             status = f"[red]{status}[/red]"
         table.add_row(
             sid,
             status,
-            escape(str(s.get("model_ref") or s.get("model") or "-")),
-            f"{items.get('done', 0)}/{items.get('total')}"
-            if items.get("total") is not None
+            escape(str(s.model_ref or s.model or "-")),
+            f"{items.done or 0}/{items.total}"
+            if items is not None and items.total is not None
             else "",
-            str(u.get("calls", 0)),
-            str(s.get("cached") or 0),
-            f"{u.get('input_tokens', 0):,}",
-            f"{u.get('output_tokens', 0):,}",
-            _money(s.get("cost"), currency) if "cost" in s else "-",
+            str(u.calls),
+            str(s.cached),
+            f"{u.input_tokens:,}",
+            f"{u.output_tokens:,}",
+            _money(s.cost, currency) if "cost" in s.model_fields_set else "-",
             figures.duration(ended - started) if started and ended else "-",
         )
     console.print()
     console.print(table)
-    by_model = m.get("by_model") or {}
+    by_model = m.by_model
     if by_model:
         models = Table(box=None, pad_edge=False, header_style="bold")
         for name in ("model", "text calls", "images", "in", "out", "cost"):
@@ -244,18 +241,19 @@ def _show(path: Path, m: dict[str, Any], info: RunInfo) -> None:
         for ref, e in by_model.items():
             models.add_row(
                 escape(ref),
-                str(e.get("calls", 0) - e.get("images", 0)),
-                str(e.get("images", 0)),
-                f"{e.get('input_tokens', 0):,}",
-                f"{e.get('output_tokens', 0):,}",
-                _money(e.get("cost"), currency),
+                str(e.calls - e.images),
+                str(e.images),
+                f"{e.input_tokens:,}",
+                f"{e.output_tokens:,}",
+                _money(e.cost, currency),
             )
         console.print()
         console.print(models)
-    errors = [(sid, s["error"]) for sid, s in steps.items() if isinstance(s.get("error"), dict)]
-    for sid, e in errors:
-        console.print(f"\n[red]error[/red] in step {escape(sid)}: {escape(str(e.get('message')))}")
-    files = [f for fs in (m.get("exports") or {}).values() for f in fs]
+    for sid, s in steps.items():
+        if s.error is not None:
+            why = escape(str(s.error.message))
+            console.print(f"\n[red]error[/red] in step {escape(sid)}: {why}")
+    files = [f for fs in m.exports.values() for f in fs]
     if (path / "report.html").is_file():
         files.append("report.html")
     if files:
@@ -290,9 +288,9 @@ def open_run(run: RunArg, out: OutOpt = Path("outputs")) -> None:
       dramaturg open outputs/20261122-143005-dramatron-3fa9c2
     """
     try:
-        from ..history import find_run
-        from ..report import REPORT_FILE, write_report
-        from ..rundir import RunDir
+        from ..observe.report import REPORT_FILE, write_report
+        from ..store.history import find_run
+        from ..store.rundir import RunDir
 
         path = find_run(run, out)
         RunDir(path).refuse_strange()  # a linked screenplay.html would open what it points to
@@ -340,8 +338,8 @@ def report(run: RunArg, out: OutOpt = Path("outputs")) -> None:
       dramaturg report outputs/20261122-143005-dramatron-3fa9c2
     """
     try:
-        from ..history import find_run
-        from ..report import write_report
+        from ..observe.report import write_report
+        from ..store.history import find_run
 
         written = write_report(find_run(run, out))
     except Exception as exc:
@@ -356,11 +354,11 @@ def prices() -> None:
     Costs are computed from it (per 1M input and output tokens, per image). The shipped prices
     are examples noted on a date: check them against the providers' price pages, and put your
     own in $DRAMATURG_PRICES or ~/.config/dramaturg/prices.yaml (same format as the shipped
-    engine/dramaturg/prices.yaml).
+    engine/dramaturg/chain/prices.yaml).
     """
     from rich.table import Table
 
-    from ..pricing import PriceTable, user_prices_file
+    from ..chain.pricing import PriceTable, user_prices_file
 
     table = PriceTable.load()
     console = _console()

@@ -31,25 +31,25 @@ def _lazy(module: str, name: str) -> Callable[..., Any]:
 
 
 def _fake_text(config: ModelConfig) -> BaseChatModel:
-    from ..fakes import FakeChatModel, fake_options
+    from .fakes import FakeChatModel, fake_options
 
     return FakeChatModel(model_name=config.model or "fake", **fake_options(config.options.extra))
 
 
 def _fake_image(config: ModelConfig) -> ImageModel:
-    from ..fakes import FakeImageModel, fake_options
+    from .fakes import FakeImageModel, fake_options
 
     return FakeImageModel(latency=fake_options(config.options.extra)["latency"])
 
 
 def _flaky_text(config: ModelConfig) -> BaseChatModel:
-    from ..faults import flaky_text
+    from .faults import flaky_text
 
     return flaky_text(config.options.extra, config.model)
 
 
 def _flaky_image(config: ModelConfig) -> ImageModel:
-    from ..faults import flaky_image
+    from .faults import flaky_image
 
     return flaky_image(config.options.extra)
 
@@ -75,7 +75,7 @@ def register(add: Callable[[Provider], None]) -> None:
             description="Fault injection: the fake models failing a share of calls with rate "
             "limits, timeouts, 5xx and dropped connections, deterministically (options.extra: "
             "failure_rate, faults, permanent, fault_seed, retry_after, echo_keys; see "
-            "dramaturg.faults).",
+            "dramaturg.providers.faults).",
             text=_flaky_text,
             image=_flaky_image,
             default_model="flaky",

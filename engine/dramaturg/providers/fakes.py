@@ -1,0 +1,398 @@
+"""Deterministic fake models, public so that users can test their own chains.
+
+``FakeChatModel`` is a LangChain chat model. Without a script it answers with text derived from
+the prompt (the same prompt always gives the same answer), shaped to the step's parser: a list of
+lines for ``parse: lines``, labelled records for ``parse: sections``, an instance of the schema for
+``parse: json`` and for any parser given a ``schema``. Scripted answers are given per step::
+
+    fake = FakeChatModel(responses={"title": "The Salt Road", "dialogue/2": "MARA\\nNo."},
+                         latency=0.05, fail={"plot": 1})
+    chain.run({"logline": "..."}, models={"writer": fake})
+    fake.calls          # every call: step, item, prompt, timing
+    fake.max_in_flight  # most calls that overlapped
+
+A response value is a string, a list (fan-out items take the entry at their index; a plain step
+takes the next entry on each attempt) or a callable receiving the :class:`FakeCall`.
+``fail`` maps a step (or ``"step/item"``) to how many calls fail with a transient error before
+succeeding, or to ``"always"`` for a permanent error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import PrivateAttr
+
+from ..errors import ModelError
+from ..images import ImageModel, ImageRequest, ImageResult
+
+_WORDS = (  # noqa: SIM905
+    "salt road lantern harbour mara orin storm letter tower bell winter garden river mask "
+    "promise ledger clock cellar rooftop ferry signal widow captain echo ash orchard train "
+    "silence debt mirror compass violin archive fever border"
+).split()
+
+Response = str | list[str] | Callable[["FakeCall"], str]
+
+
+@dataclass
+class FakeCall:
+    """One call the fake model received."""
+
+    step: str | None
+    item: int | None
+    prompt: str
+    system: str
+    stop: list[str] | None
+    started: float
+    ended: float = 0.0
+    attempt: int = 0
+    parse: dict[str, Any] = field(default_factory=dict)
+    #: the seed the engine asked for (model seed + attempt), if any
+    seed: int | None = None
+
+
+def _rng(text: str) -> random.Random:
+    return random.Random(int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big"))
+
+
+def _words(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(_WORDS) for _ in range(n))
+
+
+def _string(schema: dict[str, Any], rng: random.Random) -> str:
+    """Words that fit the schema's ``pattern`` and length bounds where a few shapes can."""
+    pattern = schema.get("pattern")
+    lo, hi = int(schema.get("minLength", 0)), int(schema.get("maxLength", 10**6))
+    # a pattern opening with literal alternatives, "^(Mara|Orin) ...": start with the first
+    lead = re.match(r"\^\(([\w' ]+)[|)]", pattern or "")
+    prefix = f"{lead.group(1)} " if lead else ""
+    for n in (3, 1, 2, 5, 8, 12, 20):
+        words = _words(rng, n)
+        if prefix:
+            words = prefix + words
+        for cand in (words, words.capitalize(), f"{words.capitalize()}.", words.title()):
+            if lo <= len(cand) <= hi and (pattern is None or re.search(pattern, cand)):
+                return cand
+    return _words(rng, 3)
+
+
+def _from_schema(
+    schema: dict[str, Any], rng: random.Random, depth: int = 0, root: dict[str, Any] | None = None
+) -> Any:
+    root = schema if root is None else root
+    if depth > 16:  # a recursive schema ($ref: "#"): stop where an instance may
+        return None
+    if "$ref" in schema:
+        ref = str(schema["$ref"])
+        target: Any = root if ref.startswith("#") else {}  # never fetched: a plain string
+        for part in ref.removeprefix("#/").split("/") if ref.startswith("#/") else []:
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        return _from_schema(target if isinstance(target, dict) else {}, rng, depth + 1, root)
+    for key in ("anyOf", "oneOf"):
+        if schema.get(key):
+            return _from_schema(schema[key][0], rng, depth, root)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type", "string")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {k: _from_schema(v, rng, depth + 1, root) for k, v in props.items()}
+    if kind == "array":
+        fixed = [_from_schema(p, rng, depth + 1, root) for p in schema.get("prefixItems", [])]
+        items = schema.get("items", {})
+        n = max(int(schema.get("minItems", 0)), 0 if depth > 3 or fixed else 2)
+        n = min(n, int(schema.get("maxItems", n)))
+        if not isinstance(items, dict):  # items: false closes a prefixItems tuple
+            return fixed
+        return fixed + [_from_schema(items, rng, depth + 1, root) for _ in range(n - len(fixed))]
+    if kind == "integer":
+        return int(schema.get("minimum", rng.randint(1, 9)))
+    if kind == "number":
+        return float(schema.get("minimum", rng.randint(1, 9)))
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    return _string(schema, rng)
+
+
+def _describe(value: Any) -> Any:
+    """Scripted responses as data: a callable by its name, code and captured values."""
+    if isinstance(value, dict):
+        return {str(k): _describe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_describe(v) for v in value]
+    if callable(value):
+        code = getattr(value, "__code__", None)
+        name = getattr(value, "__qualname__", type(value).__qualname__)
+        if code is None:
+            return f"callable {name} {id(value)}"
+        cells = []
+        for cell in getattr(value, "__closure__", None) or ():
+            try:
+                cells.append(repr(cell.cell_contents))
+            except ValueError:  # an empty cell
+                cells.append("<empty>")
+        text = repr((code.co_code, code.co_consts, code.co_names, cells, value.__defaults__))
+        return f"callable {name} {hashlib.sha256(text.encode()).hexdigest()}"
+    return value
+
+
+def fake_options(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``latency``, ``responses`` and ``fail`` of a fake model's ``extra`` options, checked
+    (other keys are another provider's, as in a dry run, and ignored). Raises ProviderError."""
+    from ..errors import ProviderError
+
+    latency = extra.get("latency", 0.0)
+    if isinstance(latency, bool) or not isinstance(latency, (int, float)) or latency < 0:
+        raise ProviderError(
+            f"fake model: option 'latency' must be seconds >= 0, got {latency!r}",
+            hint="e.g. extra: {latency: 0.1}",
+        )
+    responses = extra.get("responses") or {}
+    fail = extra.get("fail") or {}
+    if not isinstance(responses, dict):
+        raise ProviderError(
+            f"fake model: option 'responses' must map steps to answers, got {responses!r}",
+            hint='e.g. extra: {responses: {title: "The Salt Road"}}',
+        )
+    if not isinstance(fail, dict) or any(
+        v != "always" and (isinstance(v, bool) or not isinstance(v, int) or v < 0)
+        for v in fail.values()
+    ):
+        raise ProviderError(
+            f"fake model: option 'fail' must map steps to a number of failures or 'always', "
+            f"got {fail!r}",
+            hint="e.g. extra: {fail: {title: 2, plot: always}}",
+        )
+    return {"latency": float(latency), "responses": dict(responses), "fail": dict(fail)}
+
+
+def derived_response(prompt: str, parse: dict[str, Any]) -> str:
+    """The fake's unscripted answer: derived from the prompt, shaped to the parser."""
+    import json
+
+    rng = _rng(prompt)
+    kind = parse.get("type", "text")
+    if kind == "lines":
+        return "\n".join(f"{i}. {_words(rng, 4)}" for i in range(1, 4))
+    if kind == "sections":
+        fields = parse.get("fields") or []
+        labels = list(fields.values()) if isinstance(fields, dict) else list(fields)
+        records = 3 if parse.get("multiple") else 1
+        return "\n\n".join(
+            "\n".join(f"{label}: {_words(rng, 5)}" for label in labels) for _ in range(records)
+        )
+    if kind == "json" or parse.get("schema"):
+        schema = parse.get("schema") or {"type": "object", "properties": {"text": {}}}
+        return json.dumps(_from_schema(schema, rng))
+    return f"{_words(rng, 8).capitalize()}."
+
+
+class FakeChatModel(BaseChatModel):
+    """A deterministic chat model with scripted answers, latency, failures and call records."""
+
+    model_name: str = "fake"
+    responses: dict[str, Any] = {}
+    latency: float = 0.0
+    fail: dict[str, int | str] = {}
+    #: optional callable (FakeCall) -> float seconds, overriding ``latency``
+    latency_fn: Callable[[FakeCall], float] | None = None
+
+    _calls: list[FakeCall] = PrivateAttr(default_factory=list)
+    _in_flight: int = PrivateAttr(0)
+    _max_in_flight: int = PrivateAttr(0)
+    _failures: dict[str, int] = PrivateAttr(default_factory=dict)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "dramaturg-fake"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        # what decides the answers (the step cache keys on it); not latency or failures
+        return {"model_name": self.model_name, "responses": _describe(self.responses)}
+
+    @property
+    def calls(self) -> list[FakeCall]:
+        return list(self._calls)
+
+    @property
+    def max_in_flight(self) -> int:
+        return self._max_in_flight
+
+    def calls_for(self, step: str) -> list[FakeCall]:
+        return [c for c in self._calls if c.step == step]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._calls.clear()
+            self._failures.clear()
+            self._max_in_flight = 0
+
+    # -- the model ---------------------------------------------------------------------------
+    def _begin(
+        self, messages: list[BaseMessage], stop: list[str] | None, metadata: dict[str, Any]
+    ) -> FakeCall:
+        system = "\n".join(str(m.content) for m in messages if m.type == "system")
+        prompt = "\n".join(str(m.content) for m in messages if m.type != "system")
+        call = FakeCall(
+            step=metadata.get("dramaturg_step"),
+            item=metadata.get("dramaturg_item"),
+            prompt=prompt,
+            system=system,
+            stop=stop,
+            started=time.monotonic(),
+            attempt=int(metadata.get("dramaturg_attempt", 0)),
+            parse=dict(metadata.get("dramaturg_parse") or {}),
+            seed=metadata.get("dramaturg_seed"),
+        )
+        with self._lock:
+            self._calls.append(call)
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        return call
+
+    def _delay(self, call: FakeCall) -> float:
+        return self.latency_fn(call) if self.latency_fn else self.latency
+
+    def _finish(self, call: FakeCall) -> ChatResult:
+        try:
+            self._maybe_fail(call)
+            text = self._answer(call)
+        finally:
+            call.ended = time.monotonic()
+            with self._lock:
+                self._in_flight -= 1
+        usage = {
+            "input_tokens": len((call.system + " " + call.prompt).split()),
+            "output_tokens": len(text.split()),
+        }
+        usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+        msg = AIMessage(
+            content=text,
+            usage_metadata=usage,
+            response_metadata={"model_name": self.model_name},
+        )
+        return ChatResult(generations=[ChatGeneration(message=msg)])
+
+    def _keys(self, call: FakeCall) -> list[str]:
+        keys = [f"{call.step}/{call.item}"] if call.item is not None else []
+        return [*keys, str(call.step)]
+
+    def _maybe_fail(self, call: FakeCall) -> None:
+        for key in self._keys(call):
+            if key not in self.fail:
+                continue
+            rule = self.fail[key]
+            if rule == "always":
+                raise ModelError(f"fake model: permanent failure for {key}", transient=False)
+            with self._lock:
+                seen = self._failures.get(key, 0)
+                self._failures[key] = seen + 1
+            if seen < int(rule):
+                raise ModelError(
+                    f"fake model: transient failure {seen + 1} for {key}", transient=True
+                )
+            return
+
+    def _answer(self, call: FakeCall) -> str:
+        for key in self._keys(call):
+            if key not in self.responses:
+                continue
+            value = self.responses[key]
+            if callable(value):
+                return str(value(call))
+            if isinstance(value, list):
+                if not value:
+                    return ""
+                if call.item is not None and key == call.step:  # fan-out: the item's entry
+                    return str(value[call.item % len(value)])
+                return str(value[min(call.attempt, len(value) - 1)])  # attempts: the next one
+            return str(value)
+        return derived_response(call.system + "\n" + call.prompt, call.parse)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._begin(messages, stop, dict(run_manager.metadata) if run_manager else {})
+        delay = self._delay(call)
+        if delay:
+            time.sleep(delay)
+        return self._finish(call)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._begin(messages, stop, dict(run_manager.metadata) if run_manager else {})
+        delay = self._delay(call)
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+        except BaseException:
+            with self._lock:
+                self._in_flight -= 1
+            raise
+        return self._finish(call)
+
+
+class FakeImageModel(ImageModel):
+    """A deterministic image model: a small PNG whose colours come from the prompt and seed."""
+
+    name = "fake:image"
+
+    def __init__(self, latency: float = 0.0, size: tuple[int, int] = (64, 64)) -> None:
+        self.latency = latency
+        self.size = size
+        self.requests: list[ImageRequest] = []
+
+    async def agenerate(self, request: ImageRequest) -> ImageResult:
+        from PIL import Image, ImageDraw
+
+        self.requests.append(request)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        rng = _rng(f"{request.prompt}|{request.seed}")
+        size = (request.width or self.size[0], request.height or self.size[1])
+        img = Image.new("RGB", size, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+        draw = ImageDraw.Draw(img)
+        for _ in range(6):
+            x0, y0 = rng.randrange(size[0]), rng.randrange(size[1])
+            x1, y1 = x0 + rng.randrange(1, size[0]), y0 + rng.randrange(1, size[1])
+            colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+            draw.rectangle((x0, y0, x1, y1), fill=colour)
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        return ImageResult(
+            data=buf.getvalue(),
+            mime="image/png",
+            seed=request.seed,
+            metadata={"model": self.name, "fake": True},
+        )

@@ -1,0 +1,72 @@
+"""The chain as a run ran it, kept in the run folder: ``chain.yaml``, ``templates/`` and
+``templates.json`` (the folders it looked templates up in: ``--templates`` ones first).
+
+``templates/`` holds every template file the steps use (prompts, system prompts, schema
+templates and what they include), under the name the chain uses for it, so that
+``dramaturg resume`` renders the rest of the run with the templates its first part used, even if
+the prompt folders were edited since. A template whose name is computed at render time, or that
+a run folder cannot hold, is not kept: a resume finds it in the chain's prompt folders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from ..chain.checked import Checked
+from ..errors import RunStorageError
+from ..spec import PromptRef
+from .rundir import RunDir
+
+CHAIN_FILE = "chain.yaml"
+TEMPLATES_DIR = "templates"
+FOLDERS_FILE = "templates.json"
+
+
+def template_sources(checked: Checked) -> dict[str, str]:
+    """Template name -> source, for every template file the chain's steps use."""
+    t = checked.templates
+    sources: dict[str, str] = {}
+    for step in checked.spec.steps.values():
+        for ref in (step.prompt, step.system, getattr(step.parse, "schema_", None), step.continue_):
+            if not isinstance(ref, PromptRef):
+                continue
+            try:
+                if ref.file is not None:
+                    text, filename = t.source(ref.file)
+                    found = {ref.file: text, **t.included_sources(text, filename)}
+                else:
+                    found = t.included_sources(ref.text or "", "<inline>")
+            except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
+                continue  # validation reported it; nothing to keep
+            for name, source in found.items():
+                sources.setdefault(name, source)
+    return sources
+
+
+def save_snapshot(rundir: RunDir, text: str, checked: Checked) -> None:
+    """Keep the chain file's text, its templates and their folders in the run folder."""
+    rundir.write_text(CHAIN_FILE, text, durable=False)  # a killed process cannot lose it
+    folders = {
+        "override_folders": [str(p.resolve()) for p in checked.override_dirs],
+        "prompt_folders": [str(p.resolve()) for p in checked.prompt_dirs],
+    }
+    rundir.write_json(FOLDERS_FILE, folders, durable=False)
+    for name, source in template_sources(checked).items():
+        rel = f"{TEMPLATES_DIR}/{name}"
+        try:
+            rundir.path(rel)
+        except RunStorageError:  # a name the run folder cannot hold (e.g. "../x.j2")
+            continue
+        rundir.write_text(rel, source, durable=False)
+
+
+def override_folders(rundir: RunDir) -> list[Path]:
+    """The ``--templates`` folders a run was given (none for runs made before they were kept)."""
+    try:
+        data = rundir.read_json(FOLDERS_FILE)
+    except (OSError, ValueError):
+        return []
+    folders = data.get("override_folders") if isinstance(data, dict) else None
+    return [Path(f) for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
