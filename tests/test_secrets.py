@@ -168,7 +168,7 @@ def test_no_key_reaches_a_file_an_output_or_a_log(
         raise RuntimeError(f"the service said: Bearer {cohere_key}")
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("dramaturg.api.resume.resume_run", boom)
+        mp.setattr("dramaturg.run.resume.resume_run", boom)
         r = runner.invoke(app, ["--debug", "resume", str(run_dir)])
     outputs.append(r.output)
     assert "Traceback" in r.output and "the service said: Bearer ***" in r.output

@@ -70,7 +70,7 @@ _LAZY = {
     "ExportContext": "chain.exporters",
     "register_exporter": "chain.exporters",
     "load_run": "store.readback",
-    "resume_run": "api.resume",
+    "resume_run": "run.resume",
     "rerun": "cowrite.rerun",
     "Version": "store.versions",
     "checkout": "cowrite.edit",
@@ -96,7 +96,6 @@ from .errors import (  # noqa: E402
 
 if TYPE_CHECKING:
     from .api import Chain, load_chain
-    from .api.resume import resume_run
     from .chain.exporters import ExportContext, register_exporter
     from .chain.parsers import register_parser
     from .cowrite.continuation import continue_step
@@ -106,6 +105,7 @@ if TYPE_CHECKING:
     from .images import ImageModel, ImageRequest, ImageResult
     from .providers.fakes import FakeChatModel, FakeImageModel
     from .result import RunResult, StepResult, Usage
+    from .run.resume import resume_run
     from .store.readback import load_run
     from .store.versions import Version
 

@@ -113,3 +113,17 @@ def test_defaults_are_what_a_missing_key_means():
     assert manifest.total_cost is None and manifest.cost.currency == "USD"
     assert manifest.step("nowhere").status == "pending"
     assert manifest.to_json() == {"dramaturg": "0.1", "status": "done"}
+
+
+def test_a_failed_run_writes_what_the_model_reads(project, tmp_path):
+    """Failed, skipped and fan-out steps, costs by model: every part a run writes parses into
+    the model and dumps back unchanged (the run builds its manifest as plain data)."""
+    broken = FakeChatModel(fail={"expand": "always"})
+    result = load_chain(project(CHAIN)).run({}, models={"default": broken}, out=tmp_path / "o")
+    assert result.run_dir is not None and not result.ok
+    data = json.loads((result.run_dir / "manifest.json").read_text())
+    manifest = Manifest.parse(data, "manifest.json")
+    assert manifest.to_json() == data
+    assert manifest.steps["expand"].error is not None
+    assert manifest.steps["title"].skipped_because == "expand"
+    assert manifest.by_model and manifest.cost.currency

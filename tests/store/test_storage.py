@@ -79,4 +79,4 @@ def test_memory_refuses_paths_outside_the_run(rel):
     store = MemoryStore()
     with pytest.raises(RunStorageError):
         store.write_json(rel, {})
-    assert store.files == {}
+    assert store.files == []

@@ -4,13 +4,12 @@ resume a run (:mod:`.resume`)."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..chain import graph as graphs
-from ..chain.checked import Checked
+from ..chain.checked import Checked, content_hash
 from ..chain.inputs import resolve_inputs
 from ..chain.validate import check
 from ..result import RunResult
@@ -106,13 +105,7 @@ class Chain:
     @property
     def content_hash(self) -> str:
         """sha256 of the chain file and every template it uses."""
-        h = hashlib.sha256(self.text.encode())
-        files = sorted({f for p in self._checked.plans.values() for f in p.template_files})
-        for f in files:
-            h.update(f.encode() + b"\0")
-            with contextlib.suppress(OSError):
-                h.update(Path(f).read_bytes())
-        return h.hexdigest()
+        return content_hash(self.text, self._checked)
 
     def run(self, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> RunResult:
         """Run synchronously; see :meth:`arun` for the arguments."""
@@ -184,15 +177,14 @@ class Chain:
         """The chain's steps ready to run for ``inputs`` (resolved) on its models (``models``
         as for :meth:`arun`, every one loaded now). ``chain_hash`` and ``chain_file``: as a run
         recorded them, when the session goes on in that run's folder."""
-        model_set = RunSession.open_models(
-            self._checked, models, dry_run=dry_run, inputs=inputs, seed=seed
-        )
-        return RunSession(
+        return RunSession.open(
             self._checked,
             inputs,
-            model_set,
             options,
-            chain_file=chain_file or str(self.path),
-            chain_path=str(self.path.resolve()),
+            path=self.path,
+            models=models,
+            dry_run=dry_run,
+            seed=seed,
             chain_hash=chain_hash or self.content_hash,
+            chain_file=chain_file,
         )

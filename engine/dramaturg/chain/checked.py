@@ -3,6 +3,8 @@ templates, the form every run of the chain uses. Made by :func:`dramaturg.chain.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,3 +66,14 @@ def model_name_for(step: StepSpec) -> str:
 
 def resolved_models(models: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
     return {**IMPLICIT_MODELS, **models}
+
+
+def content_hash(text: str, checked: Checked) -> str:
+    """sha256 of the chain file's ``text`` and every template its steps use."""
+    h = hashlib.sha256(text.encode())
+    files = sorted({f for p in checked.plans.values() for f in p.template_files})
+    for f in files:
+        h.update(f.encode() + b"\0")
+        with contextlib.suppress(OSError):
+            h.update(Path(f).read_bytes())
+    return h.hexdigest()

@@ -151,8 +151,8 @@ def resume(
     printer = reporter(quiet=quiet, json_events=json_events)
 
     def start() -> Any:
-        from ..api.resume import resume_run
         from ..run.models import parse_model_overrides
+        from ..run.resume import resume_run
 
         return resume_run(
             run_dir,

@@ -56,7 +56,7 @@ def reopen(
 ) -> Reopened:
     """``render_only``: no model will be called (the fakes stand in; nothing is loaded).
     ``options``: how the session runs (default: as the run recorded its concurrency)."""
-    from ..api.resume import recorded_models
+    from ..run.resume import recorded_models
 
     snapshot = state.root / CHAIN_FILE
     if not snapshot.is_file():

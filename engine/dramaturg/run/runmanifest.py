@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .._version import __version__
 from ..chain.checked import model_name_for
 from ..result import RunResult, Usage
-from ..store.manifest import MANIFEST_VERSION, Manifest
+from ..store.manifest import MANIFEST_VERSION
 from ..store.rundir import RunDir
 
 if TYPE_CHECKING:
@@ -20,8 +20,12 @@ if TYPE_CHECKING:
     from .runner import Runner
 
 
-def run_manifest(run: Runner) -> Manifest:
-    """The run's manifest as it stands: every step's status, usage and cost, the settings."""
+def run_manifest(run: Runner) -> dict[str, Any]:
+    """The run's manifest as it stands (every step's status, usage and cost, the settings), as
+    the JSON of a :class:`~dramaturg.store.manifest.Manifest`. It is built as plain data: a run
+    rebuilds it as it goes, and making 1,000 typed step entries each time would cost ~0.1 ms a
+    step. ``tests/store/test_manifest.py`` holds that what a run writes parses into the model
+    and dumps back unchanged."""
     total = Usage()
     for r in run.results.values():
         total.add(r.usage)
@@ -87,7 +91,7 @@ def run_manifest(run: Runner) -> Manifest:
     }
     if run.history:
         manifest["resumed"] = run.history
-    return Manifest.model_validate(manifest)
+    return manifest
 
 
 def run_result(run: Runner) -> RunResult:
@@ -116,22 +120,22 @@ class ManifestWriter:
     write's duration (unless forced; a final flush always is), so that rewriting it stays under
     ~10 % of the run however many steps the manifest lists."""
 
-    def __init__(self, store: RunStore, writer: Writer) -> None:
+    def __init__(self, store: RunStore, writer: Writer | None) -> None:
         self.store = store
         self.writer = writer
         self._last = 0.0
         self._interval = 0.2
 
-    def flush(self, manifest: Callable[[], Manifest], *, force: bool, durable: bool) -> None:
+    def flush(self, manifest: Callable[[], dict[str, Any]], *, force: bool, durable: bool) -> None:
         start = time.monotonic()
-        if not force and start - self._last < self._interval:
-            return
+        if not force and (self.writer is None or start - self._last < self._interval):
+            return  # in memory nobody reads a manifest before the run ends
         # in-progress manifests are compact, not fsynced, and written by the writer thread (in
         # order with the step files); the first and the final one now, the final one durable
-        data = manifest().to_json()
+        data = manifest()
         if force and durable:
             self.store.write_json("manifest.json", data)
-        elif force:
+        elif force or self.writer is None:
             self._write(data)
         else:
             self.writer.submit(self._write, data)

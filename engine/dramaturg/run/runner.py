@@ -20,7 +20,6 @@ from ..events import Event
 from ..result import RunResult, StepResult
 from ..secrets import scrub
 from ..spec import StepSpec
-from ..store.manifest import Manifest
 from ..store.records import CallRecord, FinishedRecords
 from ..store.rundir import RunDir
 from ..store.storage import RunStore
@@ -95,7 +94,7 @@ class Runner:
         self.ended: float | None = None
         #: prompts, records and in-progress manifests, written off the critical path; the run
         #: waits for them before it ends
-        self._writer = Writer()
+        self._writer = Writer() if store.persistent else None
         self._manifests = ManifestWriter(store, self._writer)
 
     # -- events and the manifest -------------------------------------------------------------
@@ -103,7 +102,7 @@ class Runner:
         if self.on_event is not None:
             self.on_event(event)
 
-    def manifest(self) -> Manifest:
+    def manifest(self) -> dict[str, Any]:
         return run_manifest(self)
 
     def flush(self, force: bool = False, *, durable: bool = True) -> None:
@@ -234,8 +233,11 @@ class Runner:
         return output
 
     def _background(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Queue a file write; the run waits for it before it ends."""
-        self._writer.submit(fn, *args)
+        """Queue a file write (memory takes it at once); the run waits for it before it ends."""
+        if self._writer is None:
+            fn(*args)
+        else:
+            self._writer.submit(fn, *args)
 
     def _save_step(self, sid: str, data: dict[str, Any]) -> None:
         r = self.results[sid]

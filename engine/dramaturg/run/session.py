@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..store.manifest import Settings
     from ..store.records import FinishedRecords
     from .callplan import CallPlan
+    from .limits import Limiter
     from .memo import Memo
 
 #: ``cache=`` of a run: None or True (the default folder), False (no cache) or a folder
@@ -53,6 +54,9 @@ class RunOptions:
     export: bool = True
     #: called with every event of the run
     on_event: Callable[[Event], None] | None = None
+    #: limits shared with other runs (a batch's rows): calls in flight and each model's
+    #: concurrency and rate limit hold across all of them; None: the run's own
+    limiter: Limiter | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -69,6 +73,7 @@ class RunOptions:
         cache: CacheSetting = None,
         export: bool = True,
         on_event: Callable[[Event], None] | None = None,
+        limiter: Limiter | None = None,
     ) -> RunOptions:
         """The options of a run going on in its folder: ``concurrency`` and ``cache`` as its
         manifest's ``recorded`` settings have them unless given (no cache if it ran without)."""
@@ -81,11 +86,17 @@ class RunOptions:
             cache=cache,
             export=export,
             on_event=on_event,
+            limiter=limiter,
         )
 
     @property
     def settings(self) -> RunSettings:
-        return RunSettings(concurrency=self.concurrency, retries=self.retries, backoff=self.backoff)
+        return RunSettings(
+            concurrency=self.concurrency,
+            retries=self.retries,
+            backoff=self.backoff,
+            limiter=self.limiter,
+        )
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,34 @@ class RunSession:
             chain_file=self.chain_file,
             chain_path=self.chain_path,
             chain_hash=self.chain_hash,
+        )
+
+    @classmethod
+    def open(
+        cls,
+        checked: Checked,
+        inputs: dict[str, Any],
+        options: RunOptions,
+        *,
+        path: Path,
+        chain_hash: str,
+        models: Mapping[str, Any] | None = None,
+        dry_run: bool = False,
+        seed: int | None = None,
+        chain_file: str | None = None,
+    ) -> RunSession:
+        """The steps of the chain file at ``path`` (checked) ready to run for ``inputs``
+        (resolved) on its models (every one loaded now). ``chain_file``: the name the run
+        gives the chain file (default ``path``)."""
+        model_set = cls.open_models(checked, models, dry_run=dry_run, inputs=inputs, seed=seed)
+        return cls(
+            checked,
+            inputs,
+            model_set,
+            options,
+            chain_file=chain_file or str(path),
+            chain_path=str(path.resolve()),
+            chain_hash=chain_hash,
         )
 
     @staticmethod

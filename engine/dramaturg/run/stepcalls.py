@@ -42,6 +42,8 @@ class RunSettings:
     retries: int | None = None
     backoff: float = 0.5
     backoff_max: float = 60.0
+    #: limits shared with other runs (None: this run's own, from ``concurrency``)
+    limiter: Limiter | None = None
 
 
 class StepCalls:
@@ -61,7 +63,7 @@ class StepCalls:
         self.models = models
         self.settings = settings
         self.policies = policies
-        self.limiter = Limiter(settings.concurrency, policies)
+        self.limiter = settings.limiter or Limiter(settings.concurrency, policies)
         self.results = results
         self.store = store
         self.emit = emit

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import posixpath
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -63,11 +64,17 @@ class RunStore(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class _Json:
+    data: Any
+
+
 class MemoryStore:
     """A run's files kept in memory: a run given no folder (``Chain.run(..., out=None)``).
 
     Paths are checked as a folder's would be (relative, inside), so a run behaves the same with
-    and without a folder; nothing is written to disk."""
+    and without a folder; nothing is written to disk. JSON is kept as the object written and
+    serialised only when read as bytes: a run in memory pays for no encoding it never uses."""
 
     persistent = False
 
@@ -75,7 +82,8 @@ class MemoryStore:
         self.id = "in-memory"
         self.root: Path | None = None
         self.failed: RunStorageError | None = None
-        self.files: dict[str, bytes] = {}
+        #: name -> the bytes or text written, or the object written as JSON
+        self._files: dict[str, bytes | str | _Json] = {}
 
     @staticmethod
     def _rel(rel: str) -> str:
@@ -91,28 +99,39 @@ class MemoryStore:
     def remove_leftovers(self) -> int:
         return 0
 
-    def write_bytes(self, rel: str, data: bytes, *, durable: bool = True) -> str:
+    @property
+    def files(self) -> list[str]:
+        """The names of the files the run wrote."""
+        return sorted(self._files)
+
+    def _put(self, rel: str, value: bytes | str | _Json) -> str:
         name = self._rel(rel)
-        self.files[name] = bytes(data)
+        self._files[name] = value
         return name
 
+    def write_bytes(self, rel: str, data: bytes, *, durable: bool = True) -> str:
+        return self._put(rel, bytes(data))
+
     def write_text(self, rel: str, text: str, *, durable: bool = True) -> str:
-        return self.write_bytes(rel, text.encode("utf-8"))
+        return self._put(rel, text)
 
     def write_prompt(self, rel: str, text: str) -> str:
-        return self.write_text(rel, text)
+        return self._put(rel, text)
 
     def write_record(self, rel: str, data: Any) -> str:
-        return self.write_json(rel, data)
+        return self._put(rel, _Json(data))
 
     def write_json(self, rel: str, data: Any, *, durable: bool = True) -> str:
-        return self.write_text(rel, to_json(data))
+        return self._put(rel, _Json(data))
 
     def read_bytes(self, rel: str) -> bytes:
         try:
-            return self.files[self._rel(rel)]
+            value = self._files[self._rel(rel)]
         except KeyError:
             raise FileNotFoundError(rel) from None
+        if isinstance(value, _Json):
+            return to_json(value.data).encode("utf-8")
+        return value.encode("utf-8") if isinstance(value, str) else value
 
     def read_json(self, rel: str) -> Any:
         return parse_json(self.read_bytes(rel))

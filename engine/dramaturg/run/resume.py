@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..chain.checked import resolved_models
+from ..chain.checked import Checked, content_hash, resolved_models
 from ..chain.inputs import resolve_inputs
 from ..chain.validate import check
 from ..errors import InputError
 from ..events import Resume
 from ..result import RunResult
-from ..run.models import redact
-from ..run.runner import Event
-from ..run.session import CacheSetting, Earlier, RunOptions
 from ..source import load_yaml, read_text
 from ..spec import ChainSpec, ModelSpec
 from ..store.manifest import Manifest
@@ -33,13 +31,16 @@ from ..store.records import FinishedRecords
 from ..store.rundir import PENDING, RunDir
 from ..store.snapshot import CHAIN_FILE, TEMPLATES_DIR
 from ..syncrun import run_sync
-from . import Chain
+from .limits import Limiter
+from .models import redact
+from .runner import Event
+from .session import CacheSetting, Earlier, RunOptions, RunSession
 
 
 def resume_run(run_dir: str | Path, **kwargs: Any) -> RunResult:
     """Resume a run synchronously; see :func:`aresume_run` for the arguments."""
     return run_sync(
-        lambda: aresume_run(run_dir, **kwargs), "resume_run", "dramaturg.api.resume.aresume_run"
+        lambda: aresume_run(run_dir, **kwargs), "resume_run", "dramaturg.run.resume.aresume_run"
     )
 
 
@@ -53,6 +54,7 @@ async def aresume_run(
     on_event: Callable[[Event], None] | None = None,
     cache: CacheSetting = None,
     export: bool = True,
+    limiter: Limiter | None = None,
 ) -> RunResult:
     """Finish the run in ``run_dir``: keep what it finished, run the rest, export.
 
@@ -60,7 +62,8 @@ async def aresume_run(
     model, an image model) and may replace others (``"provider:model"``); the rest are the
     run's own. ``concurrency`` defaults to the run's. ``cache`` as for :meth:`Chain.arun`;
     ``None`` means as the run: no cache if it ran without one, else the folder it used.
-    Finished work is kept from the run folder whatever the cache setting.
+    Finished work is kept from the run folder whatever the cache setting. ``limiter``: limits
+    shared with other runs (a batch's), instead of this run's own.
     """
     root = Path(run_dir)
     manifest = read_manifest(root)
@@ -69,9 +72,9 @@ async def aresume_run(
             f"{root} was being rerun when it stopped: its outputs are part old, part new",
             hint=f"finish the rerun: dramaturg rerun {root}",
         )
-    chain, kept = load_chain_snapshot(root, manifest)
+    chain = load_chain_snapshot(root, manifest)
     recorded = manifest.settings
-    values = resolve_inputs(chain.spec.inputs, dict(manifest.inputs))
+    values = resolve_inputs(chain.checked.spec.inputs, dict(manifest.inputs))
     options = RunOptions.as_recorded(
         recorded,
         concurrency=concurrency,
@@ -80,19 +83,22 @@ async def aresume_run(
         cache=cache,
         export=export,
         on_event=on_event,
+        limiter=limiter,
     )
-    session = chain.session(
+    session = RunSession.open(
+        chain.checked,
         values,
         options,
-        models=recorded_models(manifest, chain.spec, models or {}),
+        path=chain.path,
+        models=recorded_models(manifest, chain.checked.spec, models or {}),
         dry_run=bool(recorded.dry_run),
         seed=recorded.seed,
-        chain_hash=manifest.chain.hash,
+        chain_hash=manifest.chain.hash or content_hash(chain.text, chain.checked),
         chain_file=manifest.chain.file,
     )
-    templates = "run folder" if kept else "prompt folders"
+    templates = "run folder" if chain.kept else "prompt folders"
     if on_event is not None:
-        folders = None if kept else [str(p) for p in chain.checked.prompt_dirs]
+        folders = None if chain.kept else [str(p) for p in chain.checked.prompt_dirs]
         on_event(Resume(run_dir=str(root), templates=templates, template_folders=folders))
     earlier = Earlier(
         started=manifest.started,
@@ -102,7 +108,19 @@ async def aresume_run(
     return await session.run(RunDir(root), earlier)
 
 
-def load_chain_snapshot(root: Path, manifest: Manifest) -> tuple[Chain, bool]:
+@dataclass(frozen=True)
+class Snapshot:
+    """A run's chain as the run kept it."""
+
+    checked: Checked
+    #: the chain file's text, and where the chain file was (its prompt folders are found there)
+    text: str
+    path: Path
+    #: the run kept its templates (``templates/``); else they come from the prompt folders
+    kept: bool
+
+
+def load_chain_snapshot(root: Path, manifest: Manifest) -> Snapshot:
     """The chain as the run in ``root`` ran it, and whether its templates were kept there.
 
     The chain file is the run's snapshot; its prompt folders are found relative to where the
@@ -117,7 +135,7 @@ def load_chain_snapshot(root: Path, manifest: Manifest) -> tuple[Chain, bool]:
     original = Path(manifest.chain.path or manifest.chain.file or snapshot)
     kept = root / TEMPLATES_DIR
     checked = check(load_yaml(text, str(snapshot)), original, [kept] if kept.is_dir() else [])
-    return Chain(original, text, checked), kept.is_dir()
+    return Snapshot(checked, text, original, kept.is_dir())
 
 
 def recorded_models(
