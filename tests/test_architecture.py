@@ -22,6 +22,7 @@ LAYERS = (
     "store",
     "observe",
     "run",
+    "batch",
     "api",
     "cowrite",
     "face",

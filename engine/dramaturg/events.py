@@ -14,12 +14,15 @@ reads as that dict (``event["event"]``, ``event.get("item")``, ``"step" in event
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from .eventdicts import DictAccess
+
 __all__ = [
+    "BatchFinished",
+    "BatchStarted",
     "CacheOff",
     "Cached",
     "ErrorEvent",
@@ -36,6 +39,8 @@ __all__ = [
     "Resume",
     "Resumed",
     "Retry",
+    "RowFinished",
+    "RowStarted",
     "RunFinished",
     "RunStarted",
     "StepEvent",
@@ -75,6 +80,10 @@ class EventKind(StrEnum):
     PINNED_STALE = "pinned_stale"
     SUMMARY = "summary"
     ERROR = "error"
+    BATCH_STARTED = "batch_started"
+    ROW_STARTED = "row_started"
+    ROW_FINISHED = "row_finished"
+    BATCH_FINISHED = "batch_finished"
 
 
 def _now() -> float:
@@ -90,7 +99,7 @@ _OPTIONAL = {_OMIT_NONE: True}
 
 
 @dataclass(frozen=True, slots=True)
-class Event(Mapping[str, Any]):
+class Event(DictAccess):
     """One event of a run. Read-only mapping access gives ``to_dict()``'s keys and values."""
 
     kind: ClassVar[EventKind]
@@ -107,16 +116,6 @@ class Event(Mapping[str, Any]):
                 continue
             data[f.metadata.get(_KEY, f.name)] = value
         return data
-
-    # -- read-only mapping access (events were dicts) ----------------------------------------
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
 
 
 # -- a run ----------------------------------------------------------------------------------
@@ -350,3 +349,51 @@ class ErrorEvent(Event):
     message: str
     exit_code: int
     run_dir: str | None
+
+
+# -- a batch ----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class BatchStarted(Event):
+    """A batch starts: ``rows`` in all, ``todo`` of them to run (the rest are done)."""
+
+    kind = EventKind.BATCH_STARTED
+    batch_dir: str | None
+    rows: int
+    todo: int
+
+
+@dataclass(frozen=True, slots=True)
+class RowStarted(Event):
+    """A row starts (``resumed``: it goes on in the run folder an earlier attempt left)."""
+
+    kind = EventKind.ROW_STARTED
+    row: int
+    id: str
+    resumed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RowFinished(Event):
+    """A row is settled: ``status`` done, failed or stopped."""
+
+    kind = EventKind.ROW_FINISHED
+    row: int
+    id: str
+    status: str
+    run_dir: str | None
+    calls: int
+    tokens: int
+    cost: float | None
+    duration: float
+    error: str | None = field(default=None, metadata=_OPTIONAL)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFinished(Event):
+    """Every row is settled (or the batch stopped)."""
+
+    kind = EventKind.BATCH_FINISHED
+    status: str
+    done: int
+    failed: int
+    stopped: int

@@ -47,6 +47,20 @@ DOCUMENTED: dict[str, list[str]] = {
     "export_started": ["exporters"],
     "version": ["step", "version", "kind", "note", "item"],
     "pinned_stale": ["step", "item"],
+    "batch_started": ["batch_dir", "rows", "todo"],
+    "row_started": ["row", "id", "resumed"],
+    "row_finished": [
+        "row",
+        "id",
+        "status",
+        "run_dir",
+        "calls",
+        "tokens",
+        "cost",
+        "duration",
+        "error",
+    ],
+    "batch_finished": ["status", "done", "failed", "stopped"],
     "summary": [
         "status",
         "exit_code",
@@ -63,6 +77,7 @@ DOCUMENTED: dict[str, list[str]] = {
 OPTIONAL = {
     "resume": {"template_folders"},
     "resumed": {"pinned"},
+    "row_finished": {"error"},
     # an interrupted run's summary: status, exit_code and run_dir only
     "summary": {"chain", "run_id", "usage", "cost", "steps", "files"},
 }
@@ -172,6 +187,7 @@ def test_every_event_of_a_run_is_typed_with_its_documented_keys(
     monkeypatch.setenv("DRAMATURG_PRICES", str(prices))
     monkeypatch.setenv("DRAMATURG_CACHE_DIR", str(prices / "cache"))  # a file: no cache
     failing.run({}, out=None, on_event=on_event)
+    load_chain(project(GOOD, name="good")).batch([{}, {}], out=tmp_path / "b", on_event=on_event)
 
     for event in events:
         check_typed(event)

@@ -4,10 +4,12 @@ resume a run (:mod:`.resume`)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..batch.rows import Table
+from ..batch.runner import BatchJob, BatchOptions, BatchResult
 from ..chain import graph as graphs
 from ..chain.checked import Checked, content_hash
 from ..chain.inputs import resolve_inputs
@@ -162,6 +164,96 @@ class Chain:
             return rundir
 
         return await session.run(new_folder)
+
+    def batch(self, rows: Any, **kwargs: Any) -> BatchResult:
+        """Run a batch synchronously; see :meth:`abatch` for the arguments."""
+        return run_sync(lambda: self.abatch(rows, **kwargs), "Chain.batch", "chain.abatch")
+
+    async def abatch(
+        self,
+        rows: Iterable[Mapping[str, Any]] | str | Path,
+        *,
+        out: str | Path | None = DEFAULT_OUT,
+        mapping: Mapping[str, str] | None = None,
+        constants: Mapping[str, str] | None = None,
+        skip_bad_rows: bool = False,
+        limit: int | None = None,
+        **options: Any,
+    ) -> BatchResult:
+        """Run the chain once per row: ``rows`` is a CSV or JSON Lines file, or mappings of
+        inputs. Every row is checked first (InputError naming the bad ones, unless
+        ``skip_bad_rows``). The batch goes into a new folder in ``out`` (``None``: in memory),
+        each row an ordinary run folder under ``runs/``. ``options``: those of
+        :class:`~dramaturg.batch.runner.BatchOptions` (``rows_in_flight``, ``concurrency``,
+        ``models``, ``cache``, ``raise_on_error``, ``on_event``, ...). A failed row does not
+        raise unless ``raise_on_error``: check ``result.ok`` and each row's ``status``."""
+        from ..batch.start import arun_batch
+
+        job, table, data = self._batch_rows(rows, mapping, constants, skip_bad_rows, limit)
+        return await arun_batch(
+            job,
+            table.rows,
+            BatchOptions(**options),
+            out=None if out is None else Path(out),
+            data=data,
+            skipped=table.skipped,
+        )
+
+    def batch_as_completed(
+        self, rows: Iterable[Mapping[str, Any]] | str | Path, **kwargs: Any
+    ) -> Iterator[tuple[int, RunResult | None]]:
+        """``(row index, RunResult)`` of each row as it finishes (rows run in memory unless
+        ``out`` is given; ``None`` for a row that failed before its run began). Leaving the
+        loop early stops the batch."""
+        from ..batch.sync import iterate
+
+        return iterate(lambda: self.abatch_as_completed(rows, **kwargs))
+
+    async def abatch_as_completed(
+        self,
+        rows: Iterable[Mapping[str, Any]] | str | Path,
+        *,
+        out: str | Path | None = None,
+        mapping: Mapping[str, str] | None = None,
+        constants: Mapping[str, str] | None = None,
+        skip_bad_rows: bool = False,
+        limit: int | None = None,
+        **options: Any,
+    ) -> AsyncIterator[tuple[int, RunResult | None]]:
+        """The async form of :meth:`batch_as_completed`."""
+        from ..batch.runner import BatchRunner
+        from ..batch.start import new_batch
+
+        job, table, data = self._batch_rows(rows, mapping, constants, skip_bad_rows, limit)
+        settings = BatchOptions(**options)
+        folder = None if out is None else new_batch(job, table.rows, Path(out), settings, data=data)
+        async for row in BatchRunner(job, table.rows, folder, settings).as_completed():
+            yield row.index, row.run
+
+    def _batch_rows(
+        self,
+        rows: Iterable[Mapping[str, Any]] | str | Path,
+        mapping: Mapping[str, str] | None,
+        constants: Mapping[str, str] | None,
+        skip_bad_rows: bool,
+        limit: int | None,
+    ) -> tuple[BatchJob, Table, dict[str, Any] | None]:
+        from ..batch.rows import read_table, rows_of
+
+        job = BatchJob(self._checked, self.text, self.path, self.content_hash)
+        declared = self.spec.inputs
+        if isinstance(rows, (str, Path)):
+            table = read_table(
+                Path(rows),
+                declared,
+                mapping=mapping,
+                constants=constants,
+                skip_bad_rows=skip_bad_rows,
+                limit=limit,
+            )
+            return job, table, {"file": str(rows), "digest": table.digest}
+        given = list(rows)[:limit] if limit is not None else list(rows)
+        return job, Table(rows_of(given, declared), [], "", []), None
 
     def session(
         self,

@@ -72,15 +72,23 @@ def runs_list(
     from rich.table import Table
     from rich.text import Text
 
+    from ..batch.folder import list_batches
     from ..observe import units as figures
     from ..store.history import list_runs
 
     runs = list_runs(out)
-    if not runs:
+    batches = list_batches(out)
+    if not runs and not batches:
         print_error(
             f"no runs in {out}\n  hint: `dramaturg run CHAIN` makes one; --out picks the folder"
         )
         raise typer.Exit(0)
+    if batches:
+        from .batch_cmds import print_batches
+
+        print_batches(batches)
+    if not runs:
+        return
     shown = runs[:limit] if limit else runs
     rows = [
         [
