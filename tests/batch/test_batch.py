@@ -213,3 +213,19 @@ async def test_stopping_a_batch_marks_rows_in_flight_stopped_and_resume_finishes
     again = await aresume_batch(root, models={"default": model})
     assert again.ok and len(again.rows) == 6
     assert len(model.calls) < 12  # finished rows (and steps) were kept
+
+
+def test_a_local_batch_never_imports_ray(project, tmp_path):
+    import subprocess
+    import sys
+
+    path = project(CHAIN)
+    code = (
+        "import sys, dramaturg\n"
+        f"chain = dramaturg.load_chain({str(path)!r})\n"
+        "r = chain.batch([{'logline': 'x'}], out=None, dry_run=True)\n"
+        "assert r.ok\n"
+        "print('ray' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -73,6 +73,10 @@ def test_bad_data_is_exit_2_with_the_line_and_no_traceback(project, tmp_path):
     assert code == 2 and "none.csv" in output and "Traceback" not in output
     code, output = invoke("batch", "show", str(tmp_path))
     assert code == 2 and "not a batch folder" in output
+    good = tmp_path / "good.csv"
+    good.write_text("topic\nstorms\n")
+    code, output = invoke("batch", str(chain), "--data", str(good), "--executor", "spark")
+    assert code == 2 and "executor" in output and "Traceback" not in output
 
 
 def test_a_failed_row_gives_exit_1_and_the_other_rows_finish(project, tmp_path):

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..batch.job import BatchJob
 from ..batch.rows import Table
-from ..batch.runner import BatchJob, BatchOptions, BatchResult
+from ..batch.runner import BatchOptions, BatchResult
 from ..chain import graph as graphs
 from ..chain.checked import Checked, content_hash
 from ..chain.inputs import resolve_inputs
@@ -178,6 +179,8 @@ class Chain:
         constants: Mapping[str, str] | None = None,
         skip_bad_rows: bool = False,
         limit: int | None = None,
+        executor: str = "local",
+        address: str | None = None,
         **options: Any,
     ) -> BatchResult:
         """Run the chain once per row: ``rows`` is a CSV or JSON Lines file, or mappings of
@@ -186,7 +189,9 @@ class Chain:
         each row an ordinary run folder under ``runs/``. ``options``: those of
         :class:`~dramaturg.batch.runner.BatchOptions` (``rows_in_flight``, ``concurrency``,
         ``models``, ``cache``, ``raise_on_error``, ``on_event``, ...). A failed row does not
-        raise unless ``raise_on_error``: check ``result.ok`` and each row's ``status``."""
+        raise unless ``raise_on_error``: check ``result.ok`` and each row's ``status``.
+        ``executor="ray"`` runs the rows on a Ray cluster at ``address`` (None: a local Ray
+        started for the batch); see docs/batch.md."""
         from ..batch.start import arun_batch
 
         job, table, data = self._batch_rows(rows, mapping, constants, skip_bad_rows, limit)
@@ -197,6 +202,8 @@ class Chain:
             out=None if out is None else Path(out),
             data=data,
             skipped=table.skipped,
+            executor=executor,
+            address=address,
         )
 
     def batch_as_completed(

@@ -22,18 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..chain.checked import Checked, model_name_for
+from ..chain.checked import model_name_for
 from ..errors import DramaturgError, RunFailedError
 from ..events import BatchFinished, BatchStarted, Event, RowFinished, RowStarted
 from ..result import RunResult
-from ..run.limits import Limiter
-from ..run.models import ModelSet
+from ..run.limits import CallLimits, Limiter
+from ..run.models import CallPolicy, ModelSet
 from ..run.resume import aresume_run
 from ..run.session import CacheSetting, RunOptions, RunSession
 from ..store.readback import load_run
 from ..store.rundir import RunDir
 from ..store.snapshot import save_snapshot
 from .folder import BatchFolder, RowRecord
+from .job import BatchJob
 from .rows import Row
 
 
@@ -106,16 +107,6 @@ class BatchResult:
         return "done" if self.ok else "failed"
 
 
-@dataclass(frozen=True)
-class BatchJob:
-    """The chain a batch runs: checked, its file's text and path, its content hash."""
-
-    checked: Checked
-    text: str
-    path: Path
-    chain_hash: str
-
-
 class BatchRunner:
     """Runs a batch's rows (into ``folder``, or in memory when it is None)."""
 
@@ -126,18 +117,18 @@ class BatchRunner:
         self.rows = rows
         self.folder = folder
         self.options = options
-        self.limiter = self._limiter()
+        self.policies = self._policies()
+        self.limiter: CallLimits = Limiter(options.concurrency, self.policies)
         self.done = folder.records() if folder is not None else {}
 
-    def _limiter(self) -> Limiter:
-        """One set of limits for every row: the chain's models' own and the batch's."""
+    def _policies(self) -> dict[str, CallPolicy]:
+        """Each model's limits (its own, its provider's): one set for every row."""
         spec = self.job.checked.spec
         models = ModelSet(
             spec.models, self.options.models, dry_run=self.options.dry_run, inputs={}, seed=None
         )
         used = {model_name_for(s) for s in spec.steps.values()}
-        policies = {n: models.policy(n, self.options.retries) for n in used}
-        return Limiter(self.options.concurrency, policies)
+        return {n: models.policy(n, self.options.retries) for n in used}
 
     def emit(self, event: Event) -> None:
         if self.options.on_event is not None:
@@ -176,9 +167,10 @@ class BatchRunner:
 
     async def _guarded(self, gate: asyncio.Semaphore, row: Row) -> RowResult:
         async with gate:
-            return await self._row(row)
+            return await self.run_one(row)
 
-    async def _row(self, row: Row) -> RowResult:
+    async def run_one(self, row: Row) -> RowResult:
+        """Run one row (resume it when its run folder holds an earlier attempt), record it."""
         resumed = self.folder is not None and self.folder.started(row.id)
         self.emit(RowStarted(row=row.index, id=row.id, resumed=resumed))
         start = time.monotonic()

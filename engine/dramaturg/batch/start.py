@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from ..chain.checked import content_hash
-from ..chain.validate import check
 from ..errors import InputError
-from ..source import load_yaml, read_text
-from ..store.snapshot import CHAIN_FILE, TEMPLATES_DIR, save_snapshot
+from ..store.snapshot import save_snapshot
 from .folder import BatchFolder
+from .job import BatchJob, load_snapshot_chain
 from .rows import Row
-from .runner import BatchJob, BatchOptions, BatchResult, BatchRunner
+from .runner import BatchOptions, BatchResult, BatchRunner
 
 INPUTS_FILE = "inputs.jsonl"
 #: the settings batch.json records (the others, models given as objects and callbacks, are not
@@ -71,20 +70,7 @@ def open_batch(root: Path) -> tuple[BatchFolder, BatchJob, list[Row], dict[str, 
     recorded settings. InputError when any of them cannot be read."""
     folder = BatchFolder.open(root)
     info = folder.info()
-    snapshot = root / CHAIN_FILE
-    try:
-        text = read_text(snapshot)
-    except InputError:
-        raise InputError(
-            f"{snapshot} not found or unreadable",
-            hint="only folders made by `dramaturg batch` can be resumed",
-        ) from None
-    found = info.get("chain")
-    chain: dict[str, Any] = found if isinstance(found, dict) else {}
-    original = Path(str(chain.get("path") or chain.get("file") or snapshot))
-    kept = root / TEMPLATES_DIR
-    checked = check(load_yaml(text, str(snapshot)), original, [kept] if kept.is_dir() else [])
-    job = BatchJob(checked, text, original, str(chain.get("hash") or content_hash(text, checked)))
+    job = load_snapshot_chain(root)
     rows: list[Row] = []
     try:
         lines = folder.rundir.read_text(INPUTS_FILE, limit=512 * 1024 * 1024).splitlines()
@@ -111,16 +97,43 @@ async def arun_batch(
     out: Path | None,
     data: dict[str, Any] | None = None,
     skipped: list[str] | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> BatchResult:
-    """Run ``rows`` of ``job``'s chain: into a new batch folder in ``out``, or in memory."""
+    """Run ``rows`` of ``job``'s chain: into a new batch folder in ``out``, or in memory.
+    ``executor="ray"`` runs the rows on a Ray cluster (``address``; None: a local Ray started
+    for the batch); the batch folder stays on this machine."""
+    if executor not in ("local", "ray"):
+        raise InputError(f"unknown executor {executor!r}", hint="use local or ray")
     if out is None:
+        if executor == "ray":
+            raise InputError("a batch on Ray needs a folder", hint="give --out (or out=...)")
         result = await BatchRunner(job, rows, None, options).run()
     else:
         folder = new_batch(job, rows, out, options, data=data)
         with folder.lock():
-            result = await BatchRunner(job, rows, folder, options).run()
+            result = await _runner(job, rows, folder, options, executor, address).run()
     result.skipped = list(skipped or [])
     return result
+
+
+def _runner(
+    job: BatchJob,
+    rows: list[Row],
+    folder: BatchFolder,
+    options: BatchOptions,
+    executor: str,
+    address: str | None,
+) -> BatchRunner:
+    if executor == "local":
+        return BatchRunner(job, rows, folder, options)
+    try:
+        from .ray_rows import ray_batch
+    except ImportError as exc:  # pragma: no cover - the extra is not installed
+        raise InputError(
+            f"--executor ray needs Ray ({exc})", hint="pip install 'dramaturg[ray]'"
+        ) from None
+    return ray_batch(job, rows, folder, options, address=address, per_node=options.rows_in_flight)
 
 
 def resumed_options(recorded: dict[str, Any], **given: Any) -> BatchOptions:
@@ -137,7 +150,9 @@ async def aresume_batch(root: Path, **given: Any) -> BatchResult:
     """Finish the batch in ``root``: done rows are kept (no model call), the others go on
     (resumed in their run folders, or started). ``given``: options replacing the recorded ones
     (``models``, ``on_event``, ``rows_in_flight``, ...)."""
+    executor = given.pop("executor", None) or "local"
+    address = given.pop("address", None)
     folder, job, rows, recorded = open_batch(root)
     options = resumed_options(recorded, **given)
     with folder.lock():
-        return await BatchRunner(job, rows, folder, options).run()
+        return await _runner(job, rows, folder, options, executor, address).run()

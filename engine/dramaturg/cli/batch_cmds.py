@@ -45,6 +45,18 @@ batch_app = typer.Typer(
 app.add_typer(batch_app, name="batch")
 
 BatchArg = Annotated[Path, typer.Argument(help="A batch folder (outputs/batch-...).")]
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        "-x",
+        help="local (this process) or ray (a Ray cluster; pip install 'dramaturg[ray]').",
+    ),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option("--address", help="The Ray cluster, HOST:PORT (default: start a local Ray)."),
+]
 RowsOpt = Annotated[
     int | None, typer.Option("--rows-in-flight", "-r", min=1, help="Rows running at once.")
 ]
@@ -91,6 +103,8 @@ def start(
         Path, typer.Option("--out", "-o", help="Folder receiving the batch folder.")
     ] = Path("outputs"),
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Run on the fake models.")] = False,
+    executor: ExecutorOpt = "local",
+    address: AddressOpt = None,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
     quiet: QuietOpt = False,
@@ -125,6 +139,8 @@ def start(
             dry_run=dry_run,
             cache=cache_setting(no_cache, cache_dir),
             on_event=printer,
+            executor=executor,
+            address=address,
         )
     except KeyboardInterrupt:
         _interrupted(printer)
@@ -139,6 +155,8 @@ def resume(
     batch: BatchArg,
     model: ModelOpt = None,
     rows_in_flight: RowsOpt = None,
+    executor: ExecutorOpt = "local",
+    address: AddressOpt = None,
     quiet: QuietOpt = False,
     json_events: JsonOpt = False,
 ) -> None:
@@ -157,7 +175,12 @@ def resume(
         models = parse_model_overrides(model or []) or None
         result = run_sync(
             lambda: aresume_batch(
-                batch, models=models, rows_in_flight=rows_in_flight, on_event=printer
+                batch,
+                models=models,
+                rows_in_flight=rows_in_flight,
+                on_event=printer,
+                executor=executor,
+                address=address,
             ),
             "batch resume",
             "aresume_batch",

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ..chain.answers import clean_text
 from ..errors import ModelError
@@ -30,6 +30,13 @@ class RateLimiter:
             self._next = start + self.interval
         if start > now:
             await asyncio.sleep(start - now)
+
+
+class CallLimits(Protocol):
+    """What model calls wait on: a slot for a call to ``model`` (the limits of one run, of a
+    batch's rows, or of a whole cluster)."""
+
+    def slot(self, model: str) -> contextlib.AbstractAsyncContextManager[None]: ...
 
 
 class Limiter:

@@ -31,7 +31,7 @@ from ..store.records import FinishedRecords
 from ..store.rundir import PENDING, RunDir
 from ..store.snapshot import CHAIN_FILE, TEMPLATES_DIR
 from ..syncrun import run_sync
-from .limits import Limiter
+from .limits import CallLimits
 from .models import redact
 from .runner import Event
 from .session import CacheSetting, Earlier, RunOptions, RunSession
@@ -54,7 +54,7 @@ async def aresume_run(
     on_event: Callable[[Event], None] | None = None,
     cache: CacheSetting = None,
     export: bool = True,
-    limiter: Limiter | None = None,
+    limiter: CallLimits | None = None,
 ) -> RunResult:
     """Finish the run in ``run_dir``: keep what it finished, run the rest, export.
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..store.manifest import Settings
     from ..store.records import FinishedRecords
     from .callplan import CallPlan
-    from .limits import Limiter
+    from .limits import CallLimits
     from .memo import Memo
 
 #: ``cache=`` of a run: None or True (the default folder), False (no cache) or a folder
@@ -56,7 +56,7 @@ class RunOptions:
     on_event: Callable[[Event], None] | None = None
     #: limits shared with other runs (a batch's rows): calls in flight and each model's
     #: concurrency and rate limit hold across all of them; None: the run's own
-    limiter: Limiter | None = None
+    limiter: CallLimits | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -73,7 +73,7 @@ class RunOptions:
         cache: CacheSetting = None,
         export: bool = True,
         on_event: Callable[[Event], None] | None = None,
-        limiter: Limiter | None = None,
+        limiter: CallLimits | None = None,
     ) -> RunOptions:
         """The options of a run going on in its folder: ``concurrency`` and ``cache`` as its
         manifest's ``recorded`` settings have them unless given (no cache if it ran without)."""

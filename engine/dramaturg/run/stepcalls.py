@@ -31,7 +31,7 @@ from ..store.records import CallRecord
 from ..store.rundir import RunDir
 from ..store.storage import RunStore
 from . import loopguard
-from .limits import Limiter, classify, text_of
+from .limits import CallLimits, Limiter, classify, text_of
 from .models import CallPolicy, ModelSet
 
 
@@ -43,7 +43,7 @@ class RunSettings:
     backoff: float = 0.5
     backoff_max: float = 60.0
     #: limits shared with other runs (None: this run's own, from ``concurrency``)
-    limiter: Limiter | None = None
+    limiter: CallLimits | None = None
 
 
 class StepCalls:
@@ -63,7 +63,7 @@ class StepCalls:
         self.models = models
         self.settings = settings
         self.policies = policies
-        self.limiter = settings.limiter or Limiter(settings.concurrency, policies)
+        self.limiter: CallLimits = settings.limiter or Limiter(settings.concurrency, policies)
         self.results = results
         self.store = store
         self.emit = emit

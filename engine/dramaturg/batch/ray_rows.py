@@ -1,0 +1,273 @@
+"""A batch's rows on a Ray cluster: the unit of work is a whole row, never a step.
+
+- On each node one async *row runner* actor runs many rows at once and holds that node's
+  models (the embedded one loaded once per node). It runs a row into node-local scratch and
+  returns the finished run folder as a tar archive: the driver is the only writer of the batch
+  folder, and no shared filesystem is needed.
+- A row that goes on from an earlier attempt (resume) travels the other way first: the driver
+  sends its run folder, the runner resumes it, and sends it back.
+- Model limits hold for the whole cluster: every call takes a lease from one limits actor
+  (:mod:`.ray_limits`).
+- A runner that dies (a killed worker, a lost node) loses only its rows in flight: the driver
+  gives its leases back, starts a runner where there is room, and runs those rows again from
+  their start (or from their folder on the driver, as it was), with the same seeds and so the
+  same outputs. A row whose step failed after the engine's own retries is a failed row, not a
+  Ray retry.
+
+Ray is imported when a batch runs on it, never by ``import dramaturg`` or a local batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import shutil
+import tarfile
+import tempfile
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import DramaturgError, InputError
+from ..result import RunResult
+from ..store.readback import load_run
+from .folder import BatchFolder
+from .job import BatchJob, load_snapshot_chain
+from .ray_limits import RemoteLimits, remote_limits
+from .rows import Row
+from .runner import BatchOptions, BatchResult, BatchRunner
+
+#: the batch folder's files a runner needs to load the chain
+SNAPSHOT = ("chain.yaml", "templates.json")
+
+
+def pack(folder: Path) -> bytes:
+    """``folder`` as a gzipped tar archive (paths relative to it)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(folder, arcname=".")
+    return buf.getvalue()
+
+
+def unpack(data: bytes, target: Path) -> None:
+    """Extract an archive made by :func:`pack` into ``target`` (emptied first), refusing links,
+    devices and paths that leave it (tarfile's ``data`` filter)."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        tar.extractall(target, filter="data")
+
+
+class RowRunner:
+    """One node's row runner (made a Ray actor by :func:`_runner_class`)."""
+
+    def __init__(self, snapshot: bytes, options: BatchOptions, limits: Any, owner: str) -> None:
+        self.scratch = Path(tempfile.mkdtemp(prefix="dramaturg-rows-"))
+        unpack(snapshot, self.scratch / "chain")
+        self.job = load_snapshot_chain(self.scratch / "chain")
+        self.options = options
+        self.limits = RemoteLimits(limits, owner)
+        self.owner = owner
+
+    def ready(self) -> str:
+        import os
+
+        return f"{os.getpid()}"
+
+    async def run_row(
+        self, row: Row, earlier: bytes | None
+    ) -> tuple[str, bytes | None, str | None]:
+        """Run (or, given its ``earlier`` folder, resume) one row: (status, its run folder as
+        an archive, an error that stopped it before its run began)."""
+        folder = BatchFolder(self.scratch / f"batch-{uuid.uuid4().hex[:8]}")
+        folder.root.mkdir(parents=True)
+        if earlier is not None:
+            unpack(earlier, folder.run_root(row.id))
+        runner = BatchRunner(self.job, [row], folder, self.options)
+        runner.limiter = self.limits  # the cluster's limits, not this runner's own
+        try:
+            result = await runner.run_one(row)
+            root = folder.run_root(row.id)
+            data = pack(root) if root.is_dir() else None
+            return result.status, data, result.error
+        finally:
+            await asyncio.to_thread(shutil.rmtree, folder.root, True)
+
+
+def _runner_class() -> Any:
+    import ray
+
+    return ray.remote(RowRunner)
+
+
+class RayBatchRunner(BatchRunner):
+    """A batch whose rows run on a Ray cluster; the driver writes the batch folder."""
+
+    def __init__(
+        self,
+        job: BatchJob,
+        rows: list[Row],
+        folder: BatchFolder,
+        options: BatchOptions,
+        *,
+        per_node: int,
+        owns_ray: bool = False,
+    ) -> None:
+        super().__init__(job, rows, folder, options)
+        import ray
+
+        self.ray = ray
+        #: this batch started Ray (no address given), so it stops it
+        self.owns_ray = owns_ray
+        self.per_node = per_node
+        limits = {n: (p.concurrency, p.rate_limit) for n, p in self.policies.items()}
+        self.limits_actor = remote_limits(options.concurrency, limits)
+        self.snapshot = self._snapshot(folder.root)
+        self.runners: dict[str, Any] = {}  # node id -> its runner
+        self._busy: dict[str, int] = {}  # node id -> its rows in flight
+        #: nodes whose runner died: not used again while others are left (a node whose raylet
+        #: died stays "alive" in Ray's table until its heartbeats time out)
+        self._lost_nodes: set[str] = set()
+        self.owners: dict[str, str] = {}  # node id -> the runner's lease owner
+        self._lock = asyncio.Lock()
+
+    @staticmethod
+    def _snapshot(root: Path) -> bytes:
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "chain"
+            copy.mkdir()
+            for name in SNAPSHOT:
+                if (root / name).is_file():
+                    shutil.copy2(root / name, copy / name)
+            if (root / "templates").is_dir():
+                shutil.copytree(root / "templates", copy / "templates")
+            (copy / "batch.json").write_bytes((root / "batch.json").read_bytes())
+            return pack(copy)
+
+    def _alive_nodes(self) -> list[str]:
+        nodes: list[dict[str, Any]] = self.ray.nodes()  # type: ignore[no-untyped-call]
+        return [n["NodeID"] for n in nodes if n.get("Alive")]
+
+    async def _runner(self) -> tuple[str, Any]:
+        """A live node's runner (started on first use; nodes taken in turn)."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        async with self._lock:
+            nodes = [n for n in self._alive_nodes() if n not in self._lost_nodes]
+            if not nodes:  # every node lost one: try them all again
+                self._lost_nodes.clear()
+                nodes = self._alive_nodes()
+            if not nodes:
+                raise InputError("the Ray cluster has no live node", hint="start one: ray start")
+            # the node with the fewest rows in flight
+            node = min(nodes, key=lambda n: self._busy.get(n, 0))
+            if node not in self.runners:
+                owner = f"{node[:12]}-{uuid.uuid4().hex[:6]}"
+                actor = (
+                    _runner_class()
+                    .options(
+                        num_cpus=0,
+                        max_concurrency=self.per_node,
+                        scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
+                    )
+                    .remote(self.snapshot, self._worker_options(), self.limits_actor, owner)
+                )
+                self.runners[node], self.owners[node] = actor, owner
+            self._busy[node] = self._busy.get(node, 0) + 1
+            return node, self.runners[node]
+
+    def _worker_options(self) -> BatchOptions:
+        o = self.options
+        return BatchOptions(
+            rows_in_flight=self.per_node,
+            concurrency=o.concurrency,
+            retries=o.retries,
+            backoff=o.backoff,
+            cache=False,  # the step cache's index stays on the driver's disk (see docs/batch.md)
+            export=o.export,
+            dry_run=o.dry_run,
+            seed=o.seed,
+            models=o.models,
+        )
+
+    async def _lost(self, node: str) -> None:
+        """A runner died: forget it and give its leases back."""
+        async with self._lock:
+            self.runners.pop(node, None)
+            owner = self.owners.pop(node, None)
+            self._lost_nodes.add(node)
+        if owner is not None:
+            await self.limits_actor.release_owner.remote(owner)
+
+    async def _remote(self, row: Row, earlier: bytes | None) -> RunResult:
+        from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+
+        assert self.folder is not None
+        for _attempt in range(10):
+            node, actor = await self._runner()
+            try:
+                await actor.ready.remote()
+                status, data, error = await actor.run_row.remote(row, earlier)
+            except (RayActorError, ActorDiedError, ActorUnavailableError):
+                await self._lost(node)
+                continue  # the row runs again, from where the driver has it
+            finally:
+                self._busy[node] = max(0, self._busy.get(node, 1) - 1)
+            if data is None:
+                raise DramaturgError(error or f"row {row.index} did not run ({status})")
+            unpack(data, self.folder.run_root(row.id))
+            return load_run(self.folder.run_root(row.id))
+        raise DramaturgError(f"row {row.index}: its runner died 10 times; the row is left")
+
+    async def run(self) -> BatchResult:
+        try:
+            return await super().run()
+        finally:
+            for actor in [*self.runners.values(), self.limits_actor]:
+                with contextlib.suppress(Exception):
+                    self.ray.kill(actor)
+            if self.owns_ray:
+                self.ray.shutdown()
+
+    async def _start(self, row: Row) -> RunResult:
+        return await self._remote(row, None)
+
+    async def _resume(self, row: Row) -> RunResult:
+        assert self.folder is not None
+        return await self._remote(row, pack(self.folder.run_root(row.id)))
+
+
+def ray_batch(
+    job: BatchJob,
+    rows: list[Row],
+    folder: BatchFolder,
+    options: BatchOptions,
+    *,
+    address: str | None,
+    per_node: int,
+    env: Mapping[str, str] | None = None,
+) -> RayBatchRunner:
+    """A runner for ``rows`` on the Ray cluster at ``address`` (None: a local Ray, started now
+    and stopped with :func:`stop_ray`)."""
+    import ray
+
+    owns = False
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"log_to_driver": False}
+        if address is not None:
+            kwargs["address"] = address
+        else:  # a Ray of our own on loopback: nothing listens beyond this machine's own address
+            kwargs |= {"include_dashboard": False, "_node_ip_address": "127.0.0.2"}
+            owns = True
+        ray.init(**kwargs)
+    return RayBatchRunner(job, rows, folder, options, per_node=per_node, owns_ray=owns)
+
+
+def stop_ray() -> None:
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()

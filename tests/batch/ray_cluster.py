@@ -1,0 +1,111 @@
+"""A real two-node Ray cluster on loopback for the tests: ``ray start --head`` and a second
+``ray start`` joining it, both on 127.0.0.2 (Ray keeps that address on loopback; it rewrites
+127.0.0.1), token authentication on, usage stats off, a temp dir of its own. Stopped by the
+PIDs of every process it started, ``ray::`` workers included."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+IP = "127.0.0.2"
+#: the cluster's authentication token (one per test session)
+TOKEN = secrets.token_hex(32)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((IP, 0))
+        return int(s.getsockname()[1])
+
+
+def ray_env(token: str) -> dict[str, str]:
+    return {
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": token,
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_DISABLE_DOCKER_CPU_WARNING": "1",
+    }
+
+
+class Cluster:
+    def __init__(self, temp: Path) -> None:
+        self.temp = temp
+        self.port = _free_port()
+        self.address = f"{IP}:{self.port}"
+        self.env = ray_env(TOKEN)
+        self.ray = str(Path(sys.executable).with_name("ray"))
+
+    def _run(self, *args: str) -> None:
+        env = {**os.environ, **self.env}
+        done = subprocess.run(
+            [self.ray, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"ray {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+
+    def start(self) -> None:
+        self._run(
+            "start",
+            "--head",
+            f"--node-ip-address={IP}",
+            f"--port={self.port}",
+            "--num-cpus=1",
+            f"--temp-dir={self.temp}",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+        )
+        self.add_node()
+
+    def add_node(self) -> None:
+        self._run(
+            "start",
+            f"--address={self.address}",
+            f"--node-ip-address={IP}",
+            "--num-cpus=1",
+            "--disable-usage-stats",
+        )
+
+    def pids(self) -> list[int]:
+        """This cluster's processes: those naming its temp dir or port, and their children
+        (the ``ray::`` workers)."""
+        parents: dict[int, int] = {}
+        roots: set[int] = set()
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit() or int(proc.name) == os.getpid():
+                continue
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                stat = (proc / "stat").read_text()
+            except OSError:
+                continue
+            pid = int(proc.name)
+            parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+            if str(self.temp) in cmd or f":{self.port}" in cmd:
+                roots.add(pid)
+        found = set(roots)
+        grew = True
+        while grew:
+            grew = False
+            for pid, ppid in parents.items():
+                if ppid in found and pid not in found:
+                    found.add(pid)
+                    grew = True
+        return sorted(found)
+
+    def stop(self) -> None:
+        for _ in range(3):
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.5)

@@ -1,0 +1,309 @@
+"""Batches on a real two-node Ray cluster on loopback (tests/batch/ray_cluster.py): the same
+outputs as a local batch, a killed row runner, cluster-wide model limits, resume from disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ray_cluster import TOKEN, Cluster, ray_env
+
+# Ray reads its authentication settings when it is imported: the driver (this process) gets
+# the cluster's token before that
+os.environ.update(ray_env(TOKEN))
+pytest.importorskip("ray")
+
+from dramaturg import load_chain
+from dramaturg.batch.folder import ROWS_FILE
+
+pytestmark = pytest.mark.ray
+
+CHAIN = """
+name: pitch
+prompts: ../prompts
+inputs:
+  logline: {type: string}
+models:
+  default: {provider: fake, seed: 3, extra: {latency: LATENCY}}
+steps:
+  title: {prompt: {text: "Title for {{ logline }}"}}
+  ideas: {prompt: {text: "Two ideas for {{ title }}"}, parse: lines}
+  expand: {for_each: ideas, as: idea, prompt: {text: "Expand {{ idea }}"}}
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    c = Cluster(tmp_path_factory.mktemp("ray"))
+    try:
+        c.start()
+        yield c
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        c.stop()
+
+
+def chain_file(project: Any, latency: float = 0.0, extra: str = "") -> Path:
+    text = CHAIN.replace("LATENCY", str(latency)).replace(
+        "{provider: fake,", "{provider: fake," + extra
+    )
+    return project(text)
+
+
+def outputs(result: Any) -> list[Any]:
+    return [None if r.run is None else r.run.outputs for r in result.rows]
+
+
+ROWS = [{"logline": f"story {i}"} for i in range(6)]
+
+
+def test_a_batch_on_two_nodes_gives_the_local_outputs(project, tmp_path, cluster):
+    chain = load_chain(chain_file(project))
+    local = chain.batch(ROWS, out=tmp_path / "local", cache=False)
+    on_ray = chain.batch(
+        ROWS, out=tmp_path / "ray", cache=False, executor="ray", address=cluster.address
+    )
+    assert on_ray.ok, [r.error for r in on_ray.rows]
+    assert outputs(on_ray) == outputs(local)
+    # every row's run folder came back to the driver's batch folder
+    root = on_ray.batch_dir
+    assert root is not None
+    for row in on_ray.rows:
+        assert row.run_dir == root / "runs" / row.id
+        assert (row.run_dir / "manifest.json").is_file()
+    lines = [json.loads(x) for x in (root / ROWS_FILE).read_text().splitlines()]
+    assert sorted(x["index"] for x in lines) == list(range(6))
+
+
+def test_a_killed_row_runner_loses_nothing(project, tmp_path, cluster):
+    """SIGKILL a row runner mid-batch: its rows run again elsewhere, outputs unchanged."""
+    import threading
+
+    chain = load_chain(chain_file(project, latency=0.3))
+    expected = outputs(chain.batch(ROWS, out=None, cache=False))
+    killed: list[int] = []
+
+    def kill_a_runner() -> None:
+        deadline = time.time() + 60
+        while time.time() < deadline and not killed:
+            for pid in cluster.pids():
+                try:
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"RowRunner" in cmd:
+                    time.sleep(0.5)  # let it take rows first
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    return
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_a_runner)
+    killer.start()
+    result = chain.batch(
+        ROWS,
+        out=tmp_path / "o",
+        cache=False,
+        executor="ray",
+        address=cluster.address,
+        rows_in_flight=3,
+    )
+    killer.join()
+    assert killed, "no row runner was seen to kill"
+    assert result.ok, [r.error for r in result.rows]
+    assert outputs(result) == expected
+
+
+def call_starts(run_dir: Path) -> list[float]:
+    """When each model call of a run got its slot: plain steps' ``began`` in the manifest, each
+    fan-out item's ``started`` in its record."""
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    starts = []
+    for sid, entry in manifest["steps"].items():
+        if "items" in entry:
+            for f in sorted((run_dir / "steps" / sid).glob("*.json")):
+                starts.append(json.loads(f.read_text())["started"])
+        else:
+            starts.append(entry["began"])
+    return starts
+
+
+def test_model_limits_hold_across_the_cluster(project, tmp_path, cluster):
+    """A model limited to 5 calls a second gets at most R + 1 in any second from both nodes."""
+    chain = load_chain(chain_file(project, extra=" rate_limit: 5,"))
+    result = chain.batch(
+        ROWS,
+        out=tmp_path / "o",
+        cache=False,
+        executor="ray",
+        address=cluster.address,
+        rows_in_flight=3,
+    )
+    assert result.ok, [r.error for r in result.rows]
+    starts = sorted(t for r in result.rows if r.run_dir for t in call_starts(r.run_dir))
+    assert len(starts) == sum(r.calls for r in result.rows) >= 6 * 3
+    in_a_second = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
+    assert in_a_second <= 6
+    assert starts[-1] - starts[0] >= (len(starts) - 1) / 5 - 0.05  # spaced, not bunched
+
+
+def test_a_batch_stopped_on_ray_resumes_from_disk(project, tmp_path, cluster):
+    """The driver's folder is the truth: a row recorded done is kept; the rest run again."""
+    chain = load_chain(chain_file(project))
+    first = chain.batch(
+        ROWS, out=tmp_path / "o", cache=False, executor="ray", address=cluster.address
+    )
+    root = first.batch_dir
+    assert root is not None and first.ok
+    lines = (root / ROWS_FILE).read_text().splitlines()
+    (root / ROWS_FILE).write_text("\n".join(lines[:2]) + "\n")  # the driver died after 2 rows
+    import asyncio
+
+    from dramaturg.batch.start import aresume_batch
+
+    again = asyncio.run(aresume_batch(root, executor="ray", address=cluster.address))
+    assert again.ok and sum(r.kept for r in again.rows) == 2
+    assert outputs(again) == outputs(first)
+
+
+def _raylets(cluster: Cluster) -> set[int]:
+    out = set()
+    for pid in cluster.pids():
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"/raylet" in cmd.split(b"\0")[0]:
+            out.add(pid)
+    return out
+
+
+def _tree(cluster: Cluster, root: int) -> list[int]:
+    """``root`` and the processes below it."""
+    parents = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                parents[int(proc.name)] = int(
+                    (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except OSError:
+                continue
+    found = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in found and pid not in found:
+                found.add(pid)
+                grew = True
+    return sorted(found)
+
+
+def test_a_lost_node_loses_no_row(project, tmp_path, cluster):
+    """A third node joins, takes rows, and dies (its raylet and workers SIGKILLed): its rows
+    run again on the others, and the outputs are the fault-free ones."""
+    import threading
+
+    chain = load_chain(chain_file(project, latency=0.3))
+    expected = outputs(chain.batch(ROWS, out=None, cache=False))
+    before = _raylets(cluster)
+    cluster.add_node()
+    (third,) = _raylets(cluster) - before
+    killed: list[int] = []
+
+    def kill_the_node() -> None:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            below = _tree(cluster, third)
+            if any(
+                b"RowRunner" in Path(f"/proc/{p}/cmdline").read_bytes()
+                for p in below[1:]
+                if Path(f"/proc/{p}").exists()
+            ):
+                time.sleep(0.5)
+                for pid in below:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                        killed.append(pid)
+                    except OSError:
+                        pass
+                return
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_the_node)
+    killer.start()
+    result = chain.batch(
+        ROWS,
+        out=tmp_path / "o",
+        cache=False,
+        executor="ray",
+        address=cluster.address,
+        rows_in_flight=2,
+    )
+    killer.join()
+    assert third in killed, "the third node never took a row"
+    assert result.ok, [r.error for r in result.rows]
+    assert outputs(result) == expected
+
+
+def test_a_killed_driver_is_finished_by_batch_resume(project, tmp_path, cluster):
+    """SIGKILL the `dramaturg batch` process after its first row: `batch resume` keeps the rows
+    it recorded (0 calls for them) and finishes the rest with the fault-free outputs."""
+    import subprocess
+    import sys
+
+    path = chain_file(project, latency=0.2)
+    expected = outputs(load_chain(path).batch(ROWS, out=None, cache=False))
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    cmd = [
+        sys.executable,
+        "-m",
+        "dramaturg",
+        "batch",
+        str(path),
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "o"),
+        "--executor",
+        "ray",
+        "--address",
+        cluster.address,
+        "--rows-in-flight",
+        "1",
+        "--no-cache",
+        "--json",
+    ]
+    batch_dir = None
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ}) as driver:
+        assert driver.stdout is not None
+        for line in driver.stdout:
+            event = json.loads(line)
+            batch_dir = batch_dir or event.get("batch_dir")
+            if event["event"] == "row_finished":
+                driver.send_signal(signal.SIGKILL)
+                break
+        driver.wait(30)
+    assert batch_dir is not None
+    root = Path(batch_dir)
+    done = [json.loads(x) for x in (root / ROWS_FILE).read_text().splitlines() if x.strip()]
+    assert 1 <= len(done) < len(ROWS)
+    import asyncio
+
+    from dramaturg.batch.start import aresume_batch
+
+    again = asyncio.run(aresume_batch(root, executor="ray", address=cluster.address))
+    assert again.ok, [r.error for r in again.rows]
+    assert sum(r.kept for r in again.rows) >= 1
+    assert outputs(again) == expected
