@@ -52,6 +52,11 @@ class Cluster:
             raise RuntimeError(f"ray {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
 
     def start(self) -> None:
+        """A head node and a second node."""
+        self.start_head_only()
+        self.add_node()
+
+    def start_head_only(self) -> None:
         self._run(
             "start",
             "--head",
@@ -62,7 +67,6 @@ class Cluster:
             "--include-dashboard=false",
             "--disable-usage-stats",
         )
-        self.add_node()
 
     def add_node(self) -> None:
         self._run(

@@ -307,3 +307,24 @@ def test_a_killed_driver_is_finished_by_batch_resume(project, tmp_path, cluster)
     assert again.ok, [r.error for r in again.rows]
     assert sum(r.kept for r in again.rows) >= 1
     assert outputs(again) == expected
+
+
+def test_rows_on_ray_share_the_drivers_step_cache(project, tmp_path, cluster):
+    """The step cache stays one folder on the driver's machine: a second batch of the same rows
+    is answered from it, whichever node runs each row."""
+    chain = load_chain(chain_file(project))
+    cache = tmp_path / "cache"
+    first = chain.batch(
+        ROWS, out=tmp_path / "a", cache=cache, executor="ray", address=cluster.address
+    )
+    assert first.ok and sum(r.calls for r in first.rows) > 0
+    assert (cache / "index.sqlite").exists() or any(cache.iterdir())
+    again = chain.batch(
+        ROWS, out=tmp_path / "b", cache=cache, executor="ray", address=cluster.address
+    )
+    assert again.ok and sum(r.calls for r in again.rows) == 0
+    assert outputs(again) == outputs(first)
+    for row in again.rows:
+        assert row.run_dir is not None
+        manifest = json.loads((row.run_dir / "manifest.json").read_text())
+        assert all(s["cached"] >= 1 for s in manifest["steps"].values())

@@ -35,6 +35,7 @@ from ..result import RunResult
 from ..store.readback import load_run
 from .folder import BatchFolder
 from .job import BatchJob, load_snapshot_chain
+from .ray_cache import RemoteCache
 from .ray_limits import RemoteLimits, remote_limits
 from .rows import Row
 from .runner import BatchOptions, BatchResult, BatchRunner
@@ -125,6 +126,7 @@ class RayBatchRunner(BatchRunner):
         self.per_node = per_node
         limits = {n: (p.concurrency, p.rate_limit) for n, p in self.policies.items()}
         self.limits_actor = remote_limits(options.concurrency, limits)
+        self.cache_actor, self.cache_root = self._cache()
         self.snapshot = self._snapshot(folder.root)
         self.runners: dict[str, Any] = {}  # node id -> its runner
         self._busy: dict[str, int] = {}  # node id -> its rows in flight
@@ -179,14 +181,28 @@ class RayBatchRunner(BatchRunner):
             self._busy[node] = self._busy.get(node, 0) + 1
             return node, self.runners[node]
 
+    def _cache(self) -> tuple[Any, Path | None]:
+        """The batch's step cache on the driver's node (none for dry runs or cache=False)."""
+        from ..store.cache import cache_dir_for
+        from .ray_cache import remote_cache
+
+        where = None if self.options.dry_run else cache_dir_for(self.options.cache)
+        if where is None:
+            return None, None
+        return remote_cache(where), where
+
     def _worker_options(self) -> BatchOptions:
         o = self.options
+        shared = None
+        if self.cache_actor is not None and self.cache_root is not None:
+            shared = RemoteCache(self.cache_actor, self.cache_root)
         return BatchOptions(
             rows_in_flight=self.per_node,
             concurrency=o.concurrency,
             retries=o.retries,
             backoff=o.backoff,
-            cache=False,  # the step cache's index stays on the driver's disk (see docs/batch.md)
+            cache=False if shared is None else None,
+            step_cache=shared,  # the driver's, through its actor
             export=o.export,
             dry_run=o.dry_run,
             seed=o.seed,
@@ -226,7 +242,12 @@ class RayBatchRunner(BatchRunner):
         try:
             return await super().run()
         finally:
-            for actor in [*self.runners.values(), self.limits_actor]:
+            if self.cache_actor is not None:
+                with contextlib.suppress(Exception):
+                    await self.cache_actor.close.remote()
+            for actor in [*self.runners.values(), self.limits_actor, self.cache_actor]:
+                if actor is None:
+                    continue
                 with contextlib.suppress(Exception):
                     self.ray.kill(actor)
             if self.owns_ray:

@@ -59,6 +59,8 @@ class BatchOptions:
     #: called with the batch's events (``batch_started``, ``row_started``, ``row_finished``,
     #: ``batch_finished``)
     on_event: Callable[[Event], None] | None = None
+    #: a step cache every row shares instead of opening ``cache`` (the driver's, on Ray)
+    step_cache: Any = None
     #: called with each row's own run events, and the row's index
     on_run_event: Callable[[int, Event], None] | None = None
 
@@ -252,6 +254,7 @@ class BatchRunner:
             export=o.export,
             on_event=self._run_events(row),
             limiter=self.limiter,
+            step_cache=o.step_cache,
         )
 
     async def _start(self, row: Row) -> RunResult:

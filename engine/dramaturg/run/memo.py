@@ -21,7 +21,7 @@ from typing import Any
 
 from ..chain.checked import Checked
 from ..spec import StepSpec
-from ..store.cache import StepCache
+from ..store.cache import CacheStore
 from ..store.calllog import CallLog
 from ..store.records import CallRecord
 from .callkeys import CallKeys
@@ -34,7 +34,7 @@ class Memo:
 
     def __init__(
         self,
-        cache: StepCache | None,
+        cache: CacheStore | None,
         checked: Checked,
         models: ModelSet,
         on_error: Callable[[str], None],
@@ -42,7 +42,7 @@ class Memo:
         log: CallLog | None = None,
         plan: CallPlan | None = None,
     ) -> None:
-        self.cache: StepCache | None = cache
+        self.cache: CacheStore | None = cache
         #: the step cache's folder (None: no step cache)
         self.location: Path | None = cache.root if cache is not None else None
         self.checked = checked

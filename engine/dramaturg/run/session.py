@@ -28,6 +28,7 @@ from .stepcalls import RunSettings, StepCalls
 if TYPE_CHECKING:
     from ..chain.checked import Checked
     from ..result import RunResult, StepResult
+    from ..store.cache import CacheStore
     from ..store.manifest import Settings
     from ..store.records import FinishedRecords
     from .callplan import CallPlan
@@ -54,6 +55,9 @@ class RunOptions:
     export: bool = True
     #: called with every event of the run
     on_event: Callable[[Event], None] | None = None
+    #: the step cache to use instead of opening ``cache`` (a batch's rows on Ray share the
+    #: driver's); None: open ``cache``
+    step_cache: CacheStore | None = None
     #: limits shared with other runs (a batch's rows): calls in flight and each model's
     #: concurrency and rate limit hold across all of them; None: the run's own
     limiter: CallLimits | None = None
@@ -207,6 +211,8 @@ class RunSession:
         from .memo import Memo
 
         cache = self.options.cache
+        if self.options.step_cache is not None and not self.models.dry_run:
+            return Memo(self.options.step_cache, self.checked, self.models, self.emit_cache_off)
         where = None if self.models.dry_run else cache_dir_for(cache)
         if where is None:
             return None

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import RunStorageError
 
@@ -68,6 +68,28 @@ class Entry:
 
     value: dict[str, Any]
     attachments: dict[str, bytes] = field(default_factory=dict)
+
+
+class CacheStore(Protocol):
+    """What a run's calls read and write stored answers through: a :class:`StepCache` folder,
+    or a proxy of one that another process holds (a batch on Ray)."""
+
+    @property
+    def root(self) -> Path:
+        """Where the entries are (for messages)."""
+        ...
+
+    def get(self, key: str) -> Entry | None: ...
+
+    def put(
+        self,
+        key: str,
+        step: str,
+        value: Mapping[str, Any],
+        attachments: Mapping[str, bytes] | None = None,
+    ) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)

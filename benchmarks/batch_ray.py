@@ -1,0 +1,160 @@
+"""Batches on Ray, measured on one machine with real Ray nodes on loopback (127.0.0.2; the
+cluster helper of the tests, tests/batch/ray_cluster.py). The fake model answers after
+``--latency`` seconds.
+
+3. **1 -> 2 nodes**: the same rows on a one-node cluster, then with a second node joined:
+   latency-bound rows (a 3-step chain on the fake at ``--latency``) and CPU-bound rows (the
+   Dramatron chain on instant fakes, 3 scenes, exports on). Speed-up = wall(1) / wall(2).
+4. **Overhead per row**: instant-model rows on Ray against the same rows run locally with the
+   same rows in flight: ``(ray wall - local wall) / rows``; and the time to the first finished
+   row of a job (the runners start, load the chain, run one row).
+6. **A cluster-wide rate limit** R: the most calls that started in any one second, and the
+   wall against N / R.
+
+    .venv/bin/python benchmarks/batch_ray.py [--rows 48] [--latency 0.1] [--rate 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "batch"))
+
+from ray_cluster import TOKEN, Cluster, ray_env  # noqa: E402
+
+os.environ.update(ray_env(TOKEN))
+
+SMALL = """
+name: small
+models:
+  default: {provider: fake, seed: 1, extra: {latency: LATENCY}RATE}
+inputs:
+  topic: {type: string}
+steps:
+  title: {prompt: {text: "A title about {{ topic }}"}}
+  ideas: {prompt: {text: "Two ideas for {{ title }}"}, parse: lines}
+  expand: {for_each: ideas, as: idea, prompt: {text: "Expand {{ idea }}"}}
+"""
+
+
+def small_chain(tmp: Path, latency: float, rate: float | None = None) -> Any:
+    from dramaturg import load_chain
+
+    text = SMALL.replace("LATENCY", str(latency))
+    text = text.replace("RATE", f", rate_limit: {rate}" if rate else "")
+    path = tmp / f"small-{latency}-{rate}.yaml"
+    path.write_text(text)
+    return load_chain(path)
+
+
+def timed(fn: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=48)
+    ap.add_argument("--latency", type=float, default=0.1)
+    ap.add_argument("--rate", type=float, default=10.0)
+    ap.add_argument("--in-flight", type=int, default=4, help="rows in flight per node")
+    args = ap.parse_args()
+    from dramaturg import load_chain
+
+    rows = [{"topic": f"story {i}"} for i in range(args.rows)]
+    drows = [{"logline": f"Keeper {i} bottles storms.", "num_scenes": 3} for i in range(args.rows)]
+    k = args.in_flight
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        cluster = Cluster(tmp / "ray")
+        cluster.temp.mkdir()
+        try:
+            cluster.start_head_only()
+            lat = small_chain(tmp, args.latency)
+            dram = load_chain(ROOT / "chains" / "dramatron.yaml")
+            on = {"executor": "ray", "address": cluster.address, "cache": False}
+
+            def run(chain: Any, data: list[Any], name: str, **kw: Any) -> float:
+                wall, result = timed(lambda: chain.batch(data, out=tmp / name, **kw))
+                assert result.ok, [r.error for r in result.rows if not r.ok][:3]
+                return wall
+
+            one_lat = run(lat, rows, "l1", rows_in_flight=k, **on)
+            one_cpu = run(dram, drows, "c1", rows_in_flight=k, dry_run=True, **on)
+            cluster.add_node()
+            two_lat = run(lat, rows, "l2", rows_in_flight=k, **on)
+            two_cpu = run(dram, drows, "c2", rows_in_flight=k, dry_run=True, **on)
+            print(f"python {sys.version.split()[0]}; {args.rows} rows; {k} rows in flight a node")
+            print("\n## 3. One node, then two (same machine, 2 cores)\n")
+            print("| rows | 1 node wall s | 2 nodes wall s | speed-up |")
+            print("|---|---|---|---|")
+            print(
+                f"| latency-bound ({args.latency * 1000:.0f} ms calls) | {one_lat:.2f} | "
+                f"{two_lat:.2f} | {one_lat / two_lat:.2f}x |"
+            )
+            print(
+                f"| CPU-bound (Dramatron, exports) | {one_cpu:.2f} | {two_cpu:.2f} | "
+                f"{one_cpu / two_cpu:.2f}x |"
+            )
+
+            instant = small_chain(tmp, 0.0)
+            local = run(instant, rows, "i0", rows_in_flight=2 * k, cache=False)
+            ray_wall = run(instant, rows, "i1", rows_in_flight=k, **on)
+            first: list[float] = []
+            start = time.perf_counter()
+
+            def note(event: Any) -> None:
+                if event.kind == "row_finished" and not first:
+                    first.append(time.perf_counter() - start)
+
+            run(instant, rows[:8], "i2", rows_in_flight=k, on_event=note, **on)
+            print("\n## 4. Overhead on Ray, instant model\n")
+            print("| local wall s | Ray wall s | overhead ms/row | first row of a job s |")
+            print("|---|---|---|---|")
+            print(
+                f"| {local:.2f} | {ray_wall:.2f} | {(ray_wall - local) / len(rows) * 1000:.1f} "
+                f"| {first[0]:.2f} |"
+            )
+
+            limited = small_chain(tmp, 0.0, args.rate)
+            wall, result = timed(lambda: limited.batch(rows, out=tmp / "r", rows_in_flight=k, **on))
+            starts = sorted(t for r in result.rows if r.run_dir for t in _starts(r.run_dir))
+            most = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
+            print(f"\n## 6. Rate limit {args.rate:g}/s across both nodes\n")
+            print("| calls | most in any second | wall s | N / R s | wall / (N / R) |")
+            print("|---|---|---|---|---|")
+            bound = len(starts) / args.rate
+            print(f"| {len(starts)} | {most} | {wall:.2f} | {bound:.2f} | {wall / bound:.3f} |")
+        finally:
+            import ray
+
+            if ray.is_initialized():
+                ray.shutdown()
+            cluster.stop()
+
+
+def _starts(run_dir: Path) -> list[float]:
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    out = []
+    for sid, entry in manifest["steps"].items():
+        if "items" in entry:
+            out += [
+                json.loads(f.read_text())["started"]
+                for f in (run_dir / "steps" / sid).glob("*.json")
+            ]
+        else:
+            out.append(entry["began"])
+    return out
+
+
+if __name__ == "__main__":
+    main()
