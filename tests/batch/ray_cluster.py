@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 IP = "127.0.0.2"
 #: the cluster's authentication token (one per test session)
@@ -80,29 +81,15 @@ class Cluster:
     def pids(self) -> list[int]:
         """This cluster's processes: those naming its temp dir or port, and their children
         (the ``ray::`` workers)."""
-        parents: dict[int, int] = {}
-        roots: set[int] = set()
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit() or int(proc.name) == os.getpid():
-                continue
-            try:
-                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                stat = (proc / "stat").read_text()
-            except OSError:
-                continue
-            pid = int(proc.name)
-            parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
-            if str(self.temp) in cmd or f":{self.port}" in cmd:
-                roots.add(pid)
-        found = set(roots)
-        grew = True
-        while grew:
-            grew = False
-            for pid, ppid in parents.items():
-                if ppid in found and pid not in found:
-                    found.add(pid)
-                    grew = True
-        return sorted(found)
+        roots = {
+            pid
+            for pid, cmd in commands().items()
+            if pid != os.getpid() and (str(self.temp) in cmd or f":{self.port}" in cmd)
+        }
+        return below(roots)
+
+    def raylets(self) -> set[int]:
+        return {p for p in self.pids() if commands().get(p, "").split(" ")[0].endswith("raylet")}
 
     def stop(self) -> None:
         for _ in range(3):
@@ -113,3 +100,52 @@ class Cluster:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.5)
+
+
+def commands() -> dict[int, str]:
+    """Every process's command line."""
+    out = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                raw = (proc / "cmdline").read_bytes()
+                out[int(proc.name)] = raw.replace(b"\0", b" ").decode(errors="replace")
+    return out
+
+
+def below(roots: set[int]) -> list[int]:
+    """``roots`` and every process under them."""
+    parents: dict[int, int] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (proc / "stat").read_text()
+                parents[int(proc.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found = set(roots)
+    grew = True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in found and pid not in found:
+                found.add(pid)
+                grew = True
+    return sorted(found)
+
+
+def kill_when(pids: Any, wanted: bytes, *, also: bool = False, wait: float = 60) -> list[int]:
+    """Wait until a process of ``pids()`` has ``wanted`` in its command line, give it 0.5 s to
+    take work, then SIGKILL it (``also``: and every process of ``pids()``). The pids killed."""
+    deadline = time.time() + wait
+    while time.time() < deadline:
+        listed = pids()
+        cmds = commands()
+        hits = [p for p in listed if wanted in cmds.get(p, "").encode()]
+        if hits:
+            time.sleep(0.5)
+            victims = list(pids()) if also else hits[:1]
+            for pid in victims:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            return victims
+        time.sleep(0.1)
+    return []

@@ -229,3 +229,16 @@ def test_a_local_batch_never_imports_ray(project, tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_line_torn_by_a_crash_is_skipped_and_the_next_starts_clean(tmp_path):
+    from dramaturg.batch.folder import BatchFolder, RowRecord
+
+    root = tmp_path / "b"
+    root.mkdir()
+    (root / ROWS_FILE).write_text('{"index": 0, "id": "a", "digest": "d", "status": "done"}\n{"ind')
+    folder = BatchFolder(root)
+    assert list(folder.records()) == [0]
+    folder.append(RowRecord(1, "b", "e", "done"))
+    folder.close()
+    assert sorted(folder.records()) == [0, 1]

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ray_cluster import TOKEN, Cluster, ray_env
+from ray_cluster import TOKEN, Cluster, below, kill_when, ray_env
 
 # Ray reads its authentication settings when it is imported: the driver (this process) gets
 # the cluster's token before that
@@ -20,7 +19,7 @@ os.environ.update(ray_env(TOKEN))
 pytest.importorskip("ray")
 
 from dramaturg import load_chain
-from dramaturg.batch.folder import ROWS_FILE
+from dramaturg.batch.folder import ROWS_FILE, BatchFolder
 
 pytestmark = pytest.mark.ray
 
@@ -93,19 +92,7 @@ def test_a_killed_row_runner_loses_nothing(project, tmp_path, cluster):
     killed: list[int] = []
 
     def kill_a_runner() -> None:
-        deadline = time.time() + 60
-        while time.time() < deadline and not killed:
-            for pid in cluster.pids():
-                try:
-                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-                except OSError:
-                    continue
-                if b"RowRunner" in cmd:
-                    time.sleep(0.5)  # let it take rows first
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-                    return
-            time.sleep(0.1)
+        killed.extend(kill_when(cluster.pids, b"RowRunner"))
 
     killer = threading.Thread(target=kill_a_runner)
     killer.start()
@@ -175,40 +162,6 @@ def test_a_batch_stopped_on_ray_resumes_from_disk(project, tmp_path, cluster):
     assert outputs(again) == outputs(first)
 
 
-def _raylets(cluster: Cluster) -> set[int]:
-    out = set()
-    for pid in cluster.pids():
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"/raylet" in cmd.split(b"\0")[0]:
-            out.add(pid)
-    return out
-
-
-def _tree(cluster: Cluster, root: int) -> list[int]:
-    """``root`` and the processes below it."""
-    parents = {}
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                parents[int(proc.name)] = int(
-                    (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
-                )
-            except OSError:
-                continue
-    found = {root}
-    grew = True
-    while grew:
-        grew = False
-        for pid, ppid in parents.items():
-            if ppid in found and pid not in found:
-                found.add(pid)
-                grew = True
-    return sorted(found)
-
-
 def test_a_lost_node_loses_no_row(project, tmp_path, cluster):
     """A third node joins, takes rows, and dies (its raylet and workers SIGKILLed): its rows
     run again on the others, and the outputs are the fault-free ones."""
@@ -216,29 +169,13 @@ def test_a_lost_node_loses_no_row(project, tmp_path, cluster):
 
     chain = load_chain(chain_file(project, latency=0.3))
     expected = outputs(chain.batch(ROWS, out=None, cache=False))
-    before = _raylets(cluster)
+    before = cluster.raylets()
     cluster.add_node()
-    (third,) = _raylets(cluster) - before
+    (third,) = cluster.raylets() - before
     killed: list[int] = []
 
     def kill_the_node() -> None:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            below = _tree(cluster, third)
-            if any(
-                b"RowRunner" in Path(f"/proc/{p}/cmdline").read_bytes()
-                for p in below[1:]
-                if Path(f"/proc/{p}").exists()
-            ):
-                time.sleep(0.5)
-                for pid in below:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                        killed.append(pid)
-                    except OSError:
-                        pass
-                return
-            time.sleep(0.1)
+        killed.extend(kill_when(lambda: below({third}), b"RowRunner", also=True))
 
     killer = threading.Thread(target=kill_the_node)
     killer.start()
@@ -289,6 +226,7 @@ def test_a_killed_driver_is_finished_by_batch_resume(project, tmp_path, cluster)
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ}) as driver:
         assert driver.stdout is not None
         for line in driver.stdout:
+            assert line.startswith("{"), f"--json printed {line!r}"
             event = json.loads(line)
             batch_dir = batch_dir or event.get("batch_dir")
             if event["event"] == "row_finished":
@@ -297,7 +235,8 @@ def test_a_killed_driver_is_finished_by_batch_resume(project, tmp_path, cluster)
         driver.wait(30)
     assert batch_dir is not None
     root = Path(batch_dir)
-    done = [json.loads(x) for x in (root / ROWS_FILE).read_text().splitlines() if x.strip()]
+    # read as resume reads it: a line the kill tore is not a row
+    done = BatchFolder(root).records()
     assert 1 <= len(done) < len(ROWS)
     import asyncio
 

@@ -96,7 +96,10 @@ class BatchFolder:
         """Add a row's line and make it durable before going on."""
         try:
             if self._rows is None:
+                torn = self._ends_torn()
                 self._rows = runfiles.open_append(self.root, ROWS_FILE, _CLOEXEC)
+                if torn:  # a line a crash cut: the next one starts on a line of its own
+                    self._rows.write("\n")
             self._rows.write(json.dumps(asdict(record), ensure_ascii=False, default=str) + "\n")
             self._rows.flush()
             os.fsync(self._rows.fileno())
@@ -105,6 +108,13 @@ class BatchFolder:
                 f"cannot write {self.root / ROWS_FILE}: {reason(exc)}",
                 hint="check free disk space; `dramaturg batch resume` goes on from the rows kept",
             ) from None
+
+    def _ends_torn(self) -> bool:
+        try:
+            data = self.rundir.read_bytes(ROWS_FILE, limit=256 * 1024 * 1024)
+        except OSError:
+            return False
+        return bool(data) and not data.endswith(b"\n")
 
     def records(self) -> dict[int, RowRecord]:
         """The last line of each row (lines that do not read, a crash's torn one, skipped)."""

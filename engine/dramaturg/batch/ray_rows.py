@@ -130,6 +130,7 @@ class RayBatchRunner(BatchRunner):
         self.snapshot = self._snapshot(folder.root)
         self.runners: dict[str, Any] = {}  # node id -> its runner
         self._busy: dict[str, int] = {}  # node id -> its rows in flight
+        self._uses: dict[str, int] = {}  # node id -> rows given to it
         #: nodes whose runner died: not used again while others are left (a node whose raylet
         #: died stays "alive" in Ray's table until its heartbeats time out)
         self._lost_nodes: set[str] = set()
@@ -164,8 +165,9 @@ class RayBatchRunner(BatchRunner):
                 nodes = self._alive_nodes()
             if not nodes:
                 raise InputError("the Ray cluster has no live node", hint="start one: ray start")
-            # the node with the fewest rows in flight
-            node = min(nodes, key=lambda n: self._busy.get(n, 0))
+            # the node with the fewest rows in flight (then the one used least)
+            node = min(nodes, key=lambda n: (self._busy.get(n, 0), self._uses.get(n, 0)))
+            self._uses[node] = self._uses.get(node, 0) + 1
             if node not in self.runners:
                 owner = f"{node[:12]}-{uuid.uuid4().hex[:6]}"
                 actor = (
@@ -237,6 +239,10 @@ class RayBatchRunner(BatchRunner):
             unpack(data, self.folder.run_root(row.id))
             return load_run(self.folder.run_root(row.id))
         raise DramaturgError(f"row {row.index}: its runner died 10 times; the row is left")
+
+    def rows_at_once(self) -> int:
+        """``rows_in_flight`` on every node (the nodes alive when the batch starts)."""
+        return self.per_node * max(1, len(self._alive_nodes()))
 
     async def run(self) -> BatchResult:
         try:

@@ -136,6 +136,10 @@ class BatchRunner:
         if self.options.on_event is not None:
             self.options.on_event(event)
 
+    def rows_at_once(self) -> int:
+        """How many rows run at once."""
+        return self.options.rows_in_flight
+
     def kept(self, row: Row) -> RowRecord | None:
         """The row's record when it is done already with these inputs."""
         record = self.done.get(row.index)
@@ -151,7 +155,7 @@ class BatchRunner:
             record = self.kept(row)
             if record is not None:
                 yield self._kept_result(row, record)
-        gate = asyncio.Semaphore(max(1, self.options.rows_in_flight))
+        gate = asyncio.Semaphore(max(1, self.rows_at_once()))
         tasks = [asyncio.ensure_future(self._guarded(gate, row)) for row in todo]
         try:
             for next_done in asyncio.as_completed(tasks):
@@ -293,6 +297,7 @@ class BatchRunner:
             export=o.export,
             on_event=self._run_events(row),
             limiter=self.limiter,
+            step_cache=o.step_cache,
         )
 
     def _kept_result(self, row: Row, record: RowRecord) -> RowResult:

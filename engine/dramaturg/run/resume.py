@@ -25,6 +25,7 @@ from ..events import Resume
 from ..result import RunResult
 from ..source import load_yaml, read_text
 from ..spec import ChainSpec, ModelSpec
+from ..store.cache import CacheStore
 from ..store.manifest import Manifest
 from ..store.readback import read_manifest
 from ..store.records import FinishedRecords
@@ -55,6 +56,7 @@ async def aresume_run(
     cache: CacheSetting = None,
     export: bool = True,
     limiter: CallLimits | None = None,
+    step_cache: CacheStore | None = None,
 ) -> RunResult:
     """Finish the run in ``run_dir``: keep what it finished, run the rest, export.
 
@@ -62,8 +64,9 @@ async def aresume_run(
     model, an image model) and may replace others (``"provider:model"``); the rest are the
     run's own. ``concurrency`` defaults to the run's. ``cache`` as for :meth:`Chain.arun`;
     ``None`` means as the run: no cache if it ran without one, else the folder it used.
-    Finished work is kept from the run folder whatever the cache setting. ``limiter``: limits
-    shared with other runs (a batch's), instead of this run's own.
+    Finished work is kept from the run folder whatever the cache setting. ``limiter`` and
+    ``step_cache``: limits and a step cache shared with other runs (a batch's), instead of this
+    run's own.
     """
     root = Path(run_dir)
     manifest = read_manifest(root)
@@ -84,6 +87,7 @@ async def aresume_run(
         export=export,
         on_event=on_event,
         limiter=limiter,
+        step_cache=step_cache,
     )
     session = RunSession.open(
         chain.checked,

@@ -78,6 +78,7 @@ class RunOptions:
         export: bool = True,
         on_event: Callable[[Event], None] | None = None,
         limiter: CallLimits | None = None,
+        step_cache: CacheStore | None = None,
     ) -> RunOptions:
         """The options of a run going on in its folder: ``concurrency`` and ``cache`` as its
         manifest's ``recorded`` settings have them unless given (no cache if it ran without)."""
@@ -91,6 +92,7 @@ class RunOptions:
             export=export,
             on_event=on_event,
             limiter=limiter,
+            step_cache=step_cache,
         )
 
     @property
