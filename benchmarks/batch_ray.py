@@ -88,42 +88,44 @@ def main() -> None:
                 assert result.ok, [r.error for r in result.rows if not r.ok][:3]
                 return wall
 
-            one_lat = run(lat, rows, "l1", rows_in_flight=k, **on)
-            one_cpu = run(dram, drows, "c1", rows_in_flight=k, dry_run=True, **on)
+            def steady(chain: Any, data: list[Any], name: str, **kw: Any) -> tuple[float, float]:
+                """(seconds a row once rows flow: first to last finished row / rows - 1,
+                seconds to the first finished row)."""
+                done: list[float] = []
+                start = time.perf_counter()
+
+                def note(event: Any) -> None:
+                    if event.kind == "row_finished":
+                        done.append(time.perf_counter() - start)
+
+                run(chain, data, name, on_event=note, **kw)
+                return (done[-1] - done[0]) / (len(done) - 1), done[0]
+
+            one_lat, _ = steady(lat, rows, "l1", rows_in_flight=k, **on)
+            one_cpu, _ = steady(dram, drows, "c1", rows_in_flight=k, dry_run=True, **on)
             cluster.add_node()
-            two_lat = run(lat, rows, "l2", rows_in_flight=k, **on)
-            two_cpu = run(dram, drows, "c2", rows_in_flight=k, dry_run=True, **on)
+            two_lat, _ = steady(lat, rows, "l2", rows_in_flight=k, **on)
+            two_cpu, _ = steady(dram, drows, "c2", rows_in_flight=k, dry_run=True, **on)
             print(f"python {sys.version.split()[0]}; {args.rows} rows; {k} rows in flight a node")
-            print("\n## 3. One node, then two (same machine, 2 cores)\n")
-            print("| rows | 1 node wall s | 2 nodes wall s | speed-up |")
+            print("\n## 3. One node, then two (same machine, 2 cores), once rows flow\n")
+            print("| rows | 1 node s/row | 2 nodes s/row | speed-up |")
             print("|---|---|---|---|")
             print(
-                f"| latency-bound ({args.latency * 1000:.0f} ms calls) | {one_lat:.2f} | "
-                f"{two_lat:.2f} | {one_lat / two_lat:.2f}x |"
+                f"| latency-bound ({args.latency * 1000:.0f} ms calls) | {one_lat:.3f} | "
+                f"{two_lat:.3f} | {one_lat / two_lat:.2f}x |"
             )
             print(
-                f"| CPU-bound (Dramatron, exports) | {one_cpu:.2f} | {two_cpu:.2f} | "
+                f"| CPU-bound (Dramatron, exports) | {one_cpu:.3f} | {two_cpu:.3f} | "
                 f"{one_cpu / two_cpu:.2f}x |"
             )
 
             instant = small_chain(tmp, 0.0)
-            local = run(instant, rows, "i0", rows_in_flight=2 * k, cache=False)
-            ray_wall = run(instant, rows, "i1", rows_in_flight=k, **on)
-            first: list[float] = []
-            start = time.perf_counter()
-
-            def note(event: Any) -> None:
-                if event.kind == "row_finished" and not first:
-                    first.append(time.perf_counter() - start)
-
-            run(instant, rows[:8], "i2", rows_in_flight=k, on_event=note, **on)
-            print("\n## 4. Overhead on Ray, instant model\n")
-            print("| local wall s | Ray wall s | overhead ms/row | first row of a job s |")
+            local, _ = steady(instant, rows, "i0", rows_in_flight=2 * k, cache=False)
+            on_ray, first = steady(instant, rows, "i1", rows_in_flight=k, **on)
+            print("\n## 4. Overhead on Ray, instant model, once rows flow\n")
+            print("| local s/row | Ray s/row | overhead ms/row | first row of a job s |")
             print("|---|---|---|---|")
-            print(
-                f"| {local:.2f} | {ray_wall:.2f} | {(ray_wall - local) / len(rows) * 1000:.1f} "
-                f"| {first[0]:.2f} |"
-            )
+            print(f"| {local:.4f} | {on_ray:.4f} | {(on_ray - local) * 1000:.1f} | {first:.2f} |")
 
             limited = small_chain(tmp, 0.0, args.rate)
             wall, result = timed(lambda: limited.batch(rows, out=tmp / "r", rows_in_flight=k, **on))

@@ -83,8 +83,8 @@ class RemoteLimits:
         lease = await self.actor.acquire.remote(model, self.owner)
         try:
             yield
-        finally:
-            await self.actor.release.remote(lease)
+        finally:  # not awaited: the next call need not wait for the release's round trip
+            self.actor.release.remote(lease)
 
 
 def remote_limits(total: int, models: dict[str, tuple[int | None, float | None]]) -> Any:
