@@ -267,3 +267,40 @@ def test_rows_on_ray_share_the_drivers_step_cache(project, tmp_path, cluster):
         assert row.run_dir is not None
         manifest = json.loads((row.run_dir / "manifest.json").read_text())
         assert all(s["cached"] >= 1 for s in manifest["steps"].values())
+
+
+async def test_a_stopped_batch_on_ray_marks_its_rows_and_resumes(project, tmp_path, cluster):
+    """Cancelling the batch (what Ctrl-C does) cancels the rows running on the nodes: they
+    are recorded as stopped, and resume finishes them with the fault-free outputs."""
+    import asyncio
+
+    from dramaturg.batch.start import aresume_batch
+
+    path = chain_file(project, latency=0.3)
+    expected = outputs(await load_chain(path).abatch(ROWS, out=None, cache=False))
+    finished = asyncio.Event()
+
+    def on_event(event: Any) -> None:
+        if event.kind == "row_finished":
+            finished.set()
+
+    task = asyncio.ensure_future(
+        load_chain(path).abatch(
+            ROWS,
+            out=tmp_path / "o",
+            cache=False,
+            executor="ray",
+            address=cluster.address,
+            rows_in_flight=1,
+            on_event=on_event,
+        )
+    )
+    await asyncio.wait_for(finished.wait(), 120)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (root,) = (tmp_path / "o").iterdir()
+    statuses = {r.status for r in BatchFolder(root).records().values()}
+    assert "stopped" in statuses
+    again = await aresume_batch(root, executor="ray", address=cluster.address)
+    assert again.ok and outputs(again) == expected

@@ -227,9 +227,15 @@ class RayBatchRunner(BatchRunner):
         assert self.folder is not None
         for _attempt in range(10):
             node, actor = await self._runner()
+            ref = None
             try:
                 await actor.ready.remote()
-                status, data, error = await actor.run_row.remote(row, earlier)
+                ref = actor.run_row.remote(row, earlier)
+                status, data, error = await ref
+            except asyncio.CancelledError:  # Ctrl-C, or a stopped batch: the row stops there too
+                if ref is not None:
+                    self.ray.cancel(ref)
+                raise
             except (RayActorError, ActorDiedError, ActorUnavailableError):
                 await self._lost(node)
                 continue  # the row runs again, from where the driver has it
