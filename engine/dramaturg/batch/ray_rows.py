@@ -73,6 +73,12 @@ class RowRunner:
         self.options = options
         self.limits = RemoteLimits(limits, owner)
         self.owner = owner
+        #: one scratch batch folder for every row this runner runs
+        self.folder = BatchFolder(self.scratch / "batch")
+        self.folder.root.mkdir()
+        self.runner = BatchRunner(self.job, [], self.folder, options)
+        self.runner.limiter = self.limits  # the cluster's limits, not this runner's own
+        self.runner.record = False
 
     def ready(self) -> str:
         import os
@@ -84,19 +90,17 @@ class RowRunner:
     ) -> tuple[str, bytes | None, str | None]:
         """Run (or, given its ``earlier`` folder, resume) one row: (status, its run folder as
         an archive, an error that stopped it before its run began)."""
-        folder = BatchFolder(self.scratch / f"batch-{uuid.uuid4().hex[:8]}")
-        folder.root.mkdir(parents=True)
+        root = self.folder.run_root(row.id)
+        if root.exists():  # an earlier try of the row on this node
+            await asyncio.to_thread(shutil.rmtree, root, True)
         if earlier is not None:
-            unpack(earlier, folder.run_root(row.id))
-        runner = BatchRunner(self.job, [row], folder, self.options)
-        runner.limiter = self.limits  # the cluster's limits, not this runner's own
+            unpack(earlier, root)
         try:
-            result = await runner.run_one(row)
-            root = folder.run_root(row.id)
+            result = await self.runner.run_one(row)
             data = pack(root) if root.is_dir() else None
             return result.status, data, result.error
         finally:
-            await asyncio.to_thread(shutil.rmtree, folder.root, True)
+            await asyncio.to_thread(shutil.rmtree, root, True)
 
 
 def _runner_class() -> Any:
@@ -132,6 +136,7 @@ class RayBatchRunner(BatchRunner):
         self.runners: dict[str, Any] = {}  # node id -> its runner
         self._busy: dict[str, int] = {}  # node id -> its rows in flight
         self._uses: dict[str, int] = {}  # node id -> rows given to it
+        self._ready: set[str] = set()  # nodes whose runner answered
         #: nodes whose runner died: not used again while others are left (a node whose raylet
         #: died stays "alive" in Ray's table until its heartbeats time out)
         self._lost_nodes: set[str] = set()
@@ -218,6 +223,7 @@ class RayBatchRunner(BatchRunner):
             self.runners.pop(node, None)
             owner = self.owners.pop(node, None)
             self._lost_nodes.add(node)
+            self._ready.discard(node)
         if owner is not None:
             await self.limits_actor.release_owner.remote(owner)
 
@@ -229,7 +235,9 @@ class RayBatchRunner(BatchRunner):
             node, actor = await self._runner()
             ref = None
             try:
-                await actor.ready.remote()
+                if node not in self._ready:  # a runner that cannot start fails here, once
+                    await actor.ready.remote()
+                    self._ready.add(node)
                 ref = actor.run_row.remote(row, earlier)
                 status, data, error = await ref
             except asyncio.CancelledError:  # Ctrl-C, or a stopped batch: the row stops there too

@@ -122,6 +122,8 @@ class BatchRunner:
         self.policies = self._policies()
         self.limiter: CallLimits = Limiter(options.concurrency, self.policies)
         self.done = folder.records() if folder is not None else {}
+        #: write each settled row to rows.jsonl (a Ray node's runner does not: the driver does)
+        self.record = True
 
     def _policies(self) -> dict[str, CallPolicy]:
         """Each model's limits (its own, its provider's): one set for every row."""
@@ -207,7 +209,7 @@ class BatchRunner:
     def _settle(self, row: Row, result: RowResult, start: float) -> None:
         result.wall = time.monotonic() - start
         run_dir = None if result.run_dir is None else str(result.run_dir)
-        if self.folder is not None:
+        if self.folder is not None and self.record:
             rel = (
                 None
                 if result.run_dir is None
