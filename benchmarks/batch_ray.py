@@ -8,6 +8,10 @@ cluster helper of the tests, tests/batch/ray_cluster.py). The fake model answers
 4. **Overhead per row**: instant-model rows on Ray against the same rows run locally with the
    same rows in flight: ``(ray wall - local wall) / rows``; and the time to the first finished
    row of a job (the runners start, load the chain, run one row).
+5. **Faults** (``--faults``): the same rows fault-free, with a row runner SIGKILLed mid-batch,
+   with a third node SIGKILLed (raylet and workers), and with the driver SIGKILLed after its
+   first row and the batch resumed: every row done, outputs equal to the fault-free ones, and
+   rows recorded before the kill cost 0 calls on resume.
 6. **A cluster-wide rate limit** R: the most calls that started in any one second, and the
    wall against N / R.
 
@@ -17,6 +21,7 @@ cluster helper of the tests, tests/batch/ray_cluster.py). The fake model answers
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -28,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "batch"))
 
-from ray_cluster import TOKEN, Cluster, ray_env  # noqa: E402
+from ray_cluster import TOKEN, Cluster, below, kill_when, ray_env  # noqa: E402
 
 os.environ.update(ray_env(TOKEN))
 
@@ -67,6 +72,7 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.1)
     ap.add_argument("--rate", type=float, default=10.0)
     ap.add_argument("--in-flight", type=int, default=4, help="rows in flight per node")
+    ap.add_argument("--faults", action="store_true", help="measure 5 (faults) as well")
     args = ap.parse_args()
     from dramaturg import load_chain
 
@@ -136,12 +142,101 @@ def main() -> None:
             print("|---|---|---|---|---|")
             bound = len(starts) / args.rate
             print(f"| {len(starts)} | {most} | {wall:.2f} | {bound:.2f} | {wall / bound:.3f} |")
+            if args.faults:
+                faults(cluster, tmp, args)
         finally:
             import ray
 
             if ray.is_initialized():
                 ray.shutdown()
             cluster.stop()
+
+
+def faults(cluster: Cluster, tmp: Path, args: Any) -> None:
+    import subprocess
+    import threading
+
+    from dramaturg.batch.folder import BatchFolder
+    from dramaturg.batch.start import aresume_batch
+
+    rows = [{"topic": f"story {i}"} for i in range(args.rows)]
+    chain = small_chain(tmp, 0.2)
+    on = {"executor": "ray", "address": cluster.address, "cache": False, "rows_in_flight": 2}
+
+    def outs(result: Any) -> list[Any]:
+        return [None if r.run is None else r.run.outputs for r in result.rows]
+
+    clean = outs(chain.batch(rows, out=tmp / "f0", **on))
+    table = []
+
+    def with_killer(name: str, kill: Any) -> None:
+        killed: list[int] = []
+        thread = threading.Thread(target=lambda: killed.extend(kill()))
+        thread.start()
+        result = chain.batch(rows, out=tmp / name, **on)
+        thread.join()
+        done = sum(r.ok for r in result.rows)
+        table.append((name, len(killed) > 0, done, outs(result) == clean, "-", "-"))
+
+    with_killer("a row runner SIGKILLed", lambda: kill_when(cluster.pids, b"RowRunner"))
+    before = cluster.raylets()
+    cluster.add_node()
+    (third,) = cluster.raylets() - before
+    with_killer(
+        "a third node SIGKILLed",
+        lambda: kill_when(lambda: below({third}), b"RowRunner", also=True),
+    )
+    data = tmp / "rows.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    path = tmp / "small-0.2-None.yaml"
+    cmd = [
+        sys.executable,
+        "-m",
+        "dramaturg",
+        "batch",
+        str(path),
+        "--data",
+        str(data),
+        "--out",
+        str(tmp / "f3"),
+        "--executor",
+        "ray",
+        "--address",
+        cluster.address,
+        "--no-cache",
+        "--rows-in-flight",
+        "2",
+        "--json",
+    ]
+    batch_dir = None
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as driver:
+        assert driver.stdout is not None
+        for line in driver.stdout:
+            event = json.loads(line)
+            batch_dir = batch_dir or event.get("batch_dir")
+            if event["event"] == "row_finished":
+                driver.kill()
+                break
+        driver.wait(30)
+    root = Path(str(batch_dir))
+    recorded = len(BatchFolder(root).records())
+    again = asyncio.run(aresume_batch(root, executor="ray", address=cluster.address))
+    kept_calls = sum(r.calls for r in again.rows if r.kept)
+    table.append(
+        (
+            "the driver SIGKILLed, then batch resume",
+            True,
+            sum(r.ok for r in again.rows),
+            outs(again) == clean,
+            f"{sum(r.kept for r in again.rows)} of {recorded}",
+            kept_calls,
+        )
+    )
+    print(f"\n## 5. Faults ({len(rows)} rows, 200 ms calls, 2 rows in flight a node)\n")
+    print("| fault | it happened | rows done | outputs = fault-free | rows kept | their calls |")
+    print("|---|---|---|---|---|---|")
+    for name, hit, done, same, kept, calls in table:
+        print(f"| {name} | {hit} | {done}/{len(rows)} | {same} | {kept} | {calls} |")
 
 
 def _starts(run_dir: Path) -> list[float]:
