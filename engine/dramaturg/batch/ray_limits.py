@@ -72,17 +72,27 @@ class Limits:
 
 
 class RemoteLimits:
-    """A row's :class:`~dramaturg.run.limits.CallLimits` that asks the cluster's limits actor."""
+    """A row's :class:`~dramaturg.run.limits.CallLimits` on a node: the node's share of the
+    calls in flight, held here; and, for the models with limits of their own (``limited``:
+    a ``concurrency`` or a ``rate_limit``), a lease from the cluster's limits actor. A call to
+    a model without limits makes no round trip."""
 
-    def __init__(self, actor: Any, owner: str) -> None:
+    def __init__(self, actor: Any, owner: str, share: int, limited: set[str]) -> None:
         self.actor = actor
         self.owner = owner
+        self.share = asyncio.Semaphore(max(1, share))
+        self.limited = limited
 
     @contextlib.asynccontextmanager
     async def slot(self, model: str) -> AsyncIterator[None]:
+        if model not in self.limited:
+            async with self.share:
+                yield
+            return
         lease = await self.actor.acquire.remote(model, self.owner)
         try:
-            yield
+            async with self.share:
+                yield
         finally:  # not awaited: the next call need not wait for the release's round trip
             self.actor.release.remote(lease)
 

@@ -66,12 +66,20 @@ def unpack(data: bytes, target: Path) -> None:
 class RowRunner:
     """One node's row runner (made a Ray actor by :func:`_runner_class`)."""
 
-    def __init__(self, snapshot: bytes, options: BatchOptions, limits: Any, owner: str) -> None:
+    def __init__(
+        self,
+        snapshot: bytes,
+        options: BatchOptions,
+        limits: Any,
+        owner: str,
+        share: int,
+        limited: set[str],
+    ) -> None:
         self.scratch = Path(tempfile.mkdtemp(prefix="dramaturg-rows-"))
         unpack(snapshot, self.scratch / "chain")
         self.job = load_snapshot_chain(self.scratch / "chain")
         self.options = options
-        self.limits = RemoteLimits(limits, owner)
+        self.limits = RemoteLimits(limits, owner, share, limited)
         self.owner = owner
         #: one scratch batch folder for every row this runner runs
         self.folder = BatchFolder(self.scratch / "batch")
@@ -131,6 +139,10 @@ class RayBatchRunner(BatchRunner):
         self.per_node = per_node
         limits = {n: (p.concurrency, p.rate_limit) for n, p in self.policies.items()}
         self.limits_actor = remote_limits(options.concurrency, limits)
+        #: the models whose calls take a lease from the limits actor (their own limits)
+        self.limited = {n for n, (c, r) in limits.items() if c or r}
+        #: each node's share of the calls in flight (split among the nodes alive now)
+        self.share = max(1, options.concurrency // max(1, len(self._alive_nodes())))
         self.cache_actor, self.cache_root = self._cache()
         self.snapshot = self._snapshot(folder.root)
         self.runners: dict[str, Any] = {}  # node id -> its runner
@@ -183,7 +195,14 @@ class RayBatchRunner(BatchRunner):
                         max_concurrency=self.per_node,
                         scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
                     )
-                    .remote(self.snapshot, self._worker_options(), self.limits_actor, owner)
+                    .remote(
+                        self.snapshot,
+                        self._worker_options(),
+                        self.limits_actor,
+                        owner,
+                        self.share,
+                        self.limited,
+                    )
                 )
                 self.runners[node], self.owners[node] = actor, owner
             self._busy[node] = self._busy.get(node, 0) + 1
