@@ -65,6 +65,20 @@ def outputs(result: Any) -> list[Any]:
 ROWS = [{"logline": f"story {i}"} for i in range(6)]
 
 
+def batch_while(
+    kill: Any, chain: Any, out: Path, cluster: Cluster, **kw: Any
+) -> tuple[Any, list[int]]:
+    """The batch of ROWS on ``cluster`` while a thread runs ``kill()`` (the pids it killed)."""
+    import threading
+
+    killed: list[int] = []
+    killer = threading.Thread(target=lambda: killed.extend(kill()))
+    killer.start()
+    result = chain.batch(ROWS, out=out, cache=False, executor="ray", address=cluster.address, **kw)
+    killer.join()
+    return result, killed
+
+
 def test_a_batch_on_two_nodes_gives_the_local_outputs(project, tmp_path, cluster):
     chain = load_chain(chain_file(project))
     local = chain.batch(ROWS, out=tmp_path / "local", cache=False)
@@ -85,26 +99,16 @@ def test_a_batch_on_two_nodes_gives_the_local_outputs(project, tmp_path, cluster
 
 def test_a_killed_row_runner_loses_nothing(project, tmp_path, cluster):
     """SIGKILL a row runner mid-batch: its rows run again elsewhere, outputs unchanged."""
-    import threading
 
     chain = load_chain(chain_file(project, latency=0.3))
     expected = outputs(chain.batch(ROWS, out=None, cache=False))
-    killed: list[int] = []
-
-    def kill_a_runner() -> None:
-        killed.extend(kill_when(cluster.pids, b"RowRunner"))
-
-    killer = threading.Thread(target=kill_a_runner)
-    killer.start()
-    result = chain.batch(
-        ROWS,
-        out=tmp_path / "o",
-        cache=False,
-        executor="ray",
-        address=cluster.address,
+    result, killed = batch_while(
+        lambda: kill_when(cluster.pids, b"RowRunner"),
+        chain,
+        tmp_path / "o",
+        cluster,
         rows_in_flight=3,
     )
-    killer.join()
     assert killed, "no row runner was seen to kill"
     assert result.ok, [r.error for r in result.rows]
     assert outputs(result) == expected
@@ -165,29 +169,19 @@ def test_a_batch_stopped_on_ray_resumes_from_disk(project, tmp_path, cluster):
 def test_a_lost_node_loses_no_row(project, tmp_path, cluster):
     """A third node joins, takes rows, and dies (its raylet and workers SIGKILLed): its rows
     run again on the others, and the outputs are the fault-free ones."""
-    import threading
 
     chain = load_chain(chain_file(project, latency=0.3))
     expected = outputs(chain.batch(ROWS, out=None, cache=False))
     before = cluster.raylets()
     cluster.add_node()
     (third,) = cluster.raylets() - before
-    killed: list[int] = []
-
-    def kill_the_node() -> None:
-        killed.extend(kill_when(lambda: below({third}), b"RowRunner", also=True))
-
-    killer = threading.Thread(target=kill_the_node)
-    killer.start()
-    result = chain.batch(
-        ROWS,
-        out=tmp_path / "o",
-        cache=False,
-        executor="ray",
-        address=cluster.address,
+    result, killed = batch_while(
+        lambda: kill_when(lambda: below({third}), b"RowRunner", also=True),
+        chain,
+        tmp_path / "o",
+        cluster,
         rows_in_flight=2,
     )
-    killer.join()
     assert third in killed, "the third node never took a row"
     assert result.ok, [r.error for r in result.rows]
     assert outputs(result) == expected
