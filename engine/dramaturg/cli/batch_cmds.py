@@ -160,8 +160,10 @@ def resume(
     quiet: QuietOpt = False,
     json_events: JsonOpt = False,
 ) -> None:
-    """Finish a batch in its folder: done rows are kept (no model call), stopped and failed
-    rows go on in their run folders (finished steps kept), rows never started start.
+    """Finish a batch in its folder.
+
+    Done rows are kept (no model call); stopped and failed rows go on in their run folders
+    (finished steps kept); rows never started start.
 
     [dim]Example:[/dim]  dramaturg batch resume outputs/batch-20261202-101500-dramatron-3fa9c2
     """
