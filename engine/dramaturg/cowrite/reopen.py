@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..api import Chain
 from ..chain.inputs import resolve_inputs
-from ..chain.validate import check
 from ..errors import InputError
 from ..run.answerschemas import AnswerSchemas
 from ..run.session import RunOptions, RunSession
-from ..source import load_yaml, read_text
-from ..store.snapshot import CHAIN_FILE, override_folders
+from ..store.snapshot import load_snapshot, override_folders
 from .runstate import RunState
 
 if TYPE_CHECKING:
@@ -58,21 +56,18 @@ def reopen(
     ``options``: how the session runs (default: as the run recorded its concurrency)."""
     from ..run.resume import recorded_models
 
-    snapshot = state.root / CHAIN_FILE
-    if not snapshot.is_file():
-        raise InputError(
-            f"{snapshot} not found",
-            hint="only run folders written by `dramaturg run` can be rerun or continued",
-        )
-    text = read_text(snapshot)
     info = state.manifest.chain
-    original = Path(info.path or info.file or snapshot)
     folders: list[Path] = []
     for folder in [*(Path(t) for t in templates), *override_folders(state.rundir)]:
         if folder.resolve() not in [f.resolve() for f in folders]:
             folders.append(folder)
-    checked = check(load_yaml(text, str(snapshot)), original, folders)
-    chain = Chain(original, text, checked)
+    kept = load_snapshot(
+        state.root,
+        info.path or info.file,
+        hint="only run folders written by `dramaturg run` can be rerun or continued",
+        folders=folders,
+    )
+    chain = Chain(kept.path, kept.text, kept.checked)
     recorded = state.manifest.settings
     inputs = resolve_inputs(chain.spec.inputs, dict(state.manifest.inputs))
     if options is None:

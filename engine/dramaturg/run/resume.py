@@ -13,24 +13,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..chain.checked import Checked, content_hash, resolved_models
+from ..chain.checked import content_hash, resolved_models
 from ..chain.inputs import resolve_inputs
-from ..chain.validate import check
 from ..errors import InputError
 from ..events import Resume
 from ..result import RunResult
-from ..source import load_yaml, read_text
 from ..spec import ChainSpec, ModelSpec
 from ..store.cache import CacheStore
 from ..store.manifest import Manifest
 from ..store.readback import read_manifest
 from ..store.records import FinishedRecords
 from ..store.rundir import PENDING, RunDir
-from ..store.snapshot import CHAIN_FILE, TEMPLATES_DIR
+from ..store.snapshot import Snapshot, load_snapshot
 from ..syncrun import run_sync
 from .limits import CallLimits
 from .models import redact
@@ -112,34 +109,16 @@ async def aresume_run(
     return await session.run(RunDir(root), earlier)
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """A run's chain as the run kept it."""
-
-    checked: Checked
-    #: the chain file's text, and where the chain file was (its prompt folders are found there)
-    text: str
-    path: Path
-    #: the run kept its templates (``templates/``); else they come from the prompt folders
-    kept: bool
-
-
 def load_chain_snapshot(root: Path, manifest: Manifest) -> Snapshot:
     """The chain as the run in ``root`` ran it, and whether its templates were kept there.
 
     The chain file is the run's snapshot; its prompt folders are found relative to where the
     chain file was, and the kept templates are looked up before them."""
-    snapshot = root / CHAIN_FILE
-    if not snapshot.is_file():
-        raise InputError(
-            f"{snapshot} not found",
-            hint="only run folders written by `dramaturg run` can be resumed",
-        )
-    text = read_text(snapshot)
-    original = Path(manifest.chain.path or manifest.chain.file or snapshot)
-    kept = root / TEMPLATES_DIR
-    checked = check(load_yaml(text, str(snapshot)), original, [kept] if kept.is_dir() else [])
-    return Snapshot(checked, text, original, kept.is_dir())
+    return load_snapshot(
+        root,
+        manifest.chain.path or manifest.chain.file,
+        hint="only run folders written by `dramaturg run` can be resumed",
+    )
 
 
 def recorded_models(

@@ -10,12 +10,16 @@ a run folder cannot hold, is not kept: a resume finds it in the chain's prompt f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 from ..chain.checked import Checked
-from ..errors import RunStorageError
+from ..chain.validate import check
+from ..errors import InputError, RunStorageError
+from ..source import load_yaml, read_text
 from ..spec import PromptRef
 from .rundir import RunDir
 
@@ -70,3 +74,34 @@ def override_folders(rundir: RunDir) -> list[Path]:
         return []
     folders = data.get("override_folders") if isinstance(data, dict) else None
     return [Path(f) for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A chain as a folder (a run's, a batch's) kept it."""
+
+    checked: Checked
+    #: the chain file's text, and where the chain file was (its prompt folders are found there)
+    text: str
+    path: Path
+    #: the folder kept the templates (``templates/``); else they come from the prompt folders
+    kept: bool
+
+
+def load_snapshot(
+    root: Path, recorded: str | None, *, hint: str, folders: Sequence[Path] | None = None
+) -> Snapshot:
+    """The chain kept in ``root`` (its ``chain.yaml``), checked as if it still were where it
+    was (``recorded``, else the snapshot itself), with templates looked up first in
+    ``folders`` (default: the kept ``templates/``). InputError with ``hint`` when the folder
+    keeps no chain."""
+    snapshot = root / CHAIN_FILE
+    if not snapshot.is_file():
+        raise InputError(f"{snapshot} not found", hint=hint)
+    text = read_text(snapshot)
+    original = Path(recorded or snapshot)
+    kept = (root / TEMPLATES_DIR).is_dir()
+    if folders is None:
+        folders = [root / TEMPLATES_DIR] if kept else []
+    checked = check(load_yaml(text, str(snapshot)), original, list(folders))
+    return Snapshot(checked, text, original, kept)
