@@ -247,7 +247,7 @@ class RayBatchRunner(BatchRunner):
             await self.limits_actor.release_owner.remote(owner)
 
     async def _remote(self, row: Row, earlier: bytes | None) -> RunResult:
-        from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+        from ray.exceptions import RayActorError  # a runner that died, or a lost node
 
         assert self.folder is not None
         for _attempt in range(10):
@@ -263,7 +263,7 @@ class RayBatchRunner(BatchRunner):
                 if ref is not None:
                     self.ray.cancel(ref)
                 raise
-            except (RayActorError, ActorDiedError, ActorUnavailableError):
+            except RayActorError:
                 await self._lost(node)
                 continue  # the row runs again, from where the driver has it
             finally:

@@ -150,13 +150,13 @@ class BatchRunner:
 
     async def as_completed(self) -> AsyncIterator[RowResult]:
         """Every row's result as it settles (rows done before first, in table order)."""
-        todo = [r for r in self.rows if self.kept(r) is None]
+        kept = {r.index: record for r in self.rows if (record := self.kept(r)) is not None}
+        todo = [r for r in self.rows if r.index not in kept]
         where = None if self.folder is None else str(self.folder.root)
         self.emit(BatchStarted(batch_dir=where, rows=len(self.rows), todo=len(todo)))
         for row in self.rows:
-            record = self.kept(row)
-            if record is not None:
-                yield self._kept_result(row, record)
+            if row.index in kept:
+                yield self._kept_result(row, kept[row.index])
         gate = asyncio.Semaphore(max(1, self.rows_at_once()))
         tasks = [asyncio.ensure_future(self._guarded(gate, row)) for row in todo]
         try:

@@ -3,19 +3,19 @@ failed, calls, tokens, cost, time left), or one JSON line per batch event (``--j
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 from ..events import BatchFinished, BatchStarted, Event, RowFinished
 from . import units
+from .jsonevents import JsonEvents
 
 
 class BatchProgress:
     """Receives a batch's events (``on_event``) and shows them."""
 
     def __init__(self, *, json_events: bool = False, quiet: bool = False) -> None:
-        self.json = json_events
+        self.json = JsonEvents() if json_events else None
         self.quiet = quiet
         self.done = self.failed = self.calls = self.tokens = 0
         self.cost = 0.0
@@ -25,8 +25,8 @@ class BatchProgress:
         self._task: Any = None
 
     def __call__(self, event: Event) -> None:
-        if self.json:
-            print(json.dumps(event.to_dict(), ensure_ascii=False, default=str), flush=True)
+        if self.json is not None:
+            self.json.write(event)
         if isinstance(event, BatchStarted):
             self.batch_dir = event.batch_dir
             self._start(event.rows, event.rows - event.todo)
@@ -37,7 +37,7 @@ class BatchProgress:
 
     def _start(self, rows: int, kept: int) -> None:
         self.done = kept
-        if self.json or self.quiet or not sys.stderr.isatty():
+        if self.json is not None or self.quiet or not sys.stderr.isatty():
             return
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -67,7 +67,7 @@ class BatchProgress:
             self.cost += event.cost
         if self._bar is not None:
             self._bar.update(self._task, advance=1, line=self.line())
-        elif not self.json and not self.quiet:
+        elif self.json is None and not self.quiet:
             where = f" ({event.error})" if event.error else ""
             print(f"row {event.row} {event.status}{where}", file=sys.stderr, flush=True)
 
