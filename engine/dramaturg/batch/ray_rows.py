@@ -25,8 +25,10 @@ import io
 import shutil
 import tarfile
 import tempfile
+import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,9 @@ from .runner import BatchOptions, BatchResult, BatchRunner
 
 #: the batch folder's files a runner needs to load the chain
 SNAPSHOT = ("chain.yaml", "templates.json")
+#: how long the driver trusts its list of the cluster's live nodes (a joining node is used from
+#: then on; a lost one is known at once, from its runner's death)
+NODES_EVERY = 2.0
 
 
 def pack(folder: Path) -> bytes:
@@ -61,6 +66,18 @@ def unpack(data: bytes, target: Path) -> None:
     target.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
         tar.extractall(target, filter="data")
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A row a runner settled: its status, its run folder as an archive (None: the run never
+    began, ``error`` says why) and its result as the run left it (the driver need not read the
+    folder back)."""
+
+    status: str
+    data: bytes | None
+    error: str | None
+    run: RunResult | None
 
 
 class RowRunner:
@@ -93,20 +110,17 @@ class RowRunner:
 
         return f"{os.getpid()}"
 
-    async def run_row(
-        self, row: Row, earlier: bytes | None
-    ) -> tuple[str, bytes | None, str | None]:
-        """Run (or, given its ``earlier`` folder, resume) one row: (status, its run folder as
-        an archive, an error that stopped it before its run began)."""
+    async def run_row(self, row: Row, earlier: bytes | None) -> Finished:
+        """Run (or, given its ``earlier`` folder, resume) one row."""
         root = self.folder.run_root(row.id)
         if root.exists():  # an earlier try of the row on this node
             await asyncio.to_thread(shutil.rmtree, root, True)
         if earlier is not None:
-            unpack(earlier, root)
+            await asyncio.to_thread(unpack, earlier, root)
         try:
             result = await self.runner.run_one(row)
-            data = pack(root) if root.is_dir() else None
-            return result.status, data, result.error
+            data = await asyncio.to_thread(pack, root) if root.is_dir() else None
+            return Finished(result.status, data, result.error, result.run)
         finally:
             await asyncio.to_thread(shutil.rmtree, root, True)
 
@@ -141,6 +155,7 @@ class RayBatchRunner(BatchRunner):
         self.limits_actor = remote_limits(options.concurrency, limits)
         #: the models whose calls take a lease from the limits actor (their own limits)
         self.limited = {n for n, (c, r) in limits.items() if c or r}
+        self._nodes: tuple[float, list[str]] | None = None  # (when asked, the live nodes)
         #: each node's share of the calls in flight (split among the nodes alive now)
         self.share = max(1, options.concurrency // max(1, len(self._alive_nodes())))
         self.cache_actor, self.cache_root = self._cache()
@@ -168,9 +183,14 @@ class RayBatchRunner(BatchRunner):
             (copy / "batch.json").write_bytes((root / "batch.json").read_bytes())
             return pack(copy)
 
-    def _alive_nodes(self) -> list[str]:
-        nodes: list[dict[str, Any]] = self.ray.nodes()  # type: ignore[no-untyped-call]
-        return [n["NodeID"] for n in nodes if n.get("Alive")]
+    def _alive_nodes(self, *, fresh: bool = False) -> list[str]:
+        """The cluster's live nodes: asked of Ray's control store at most once every
+        :data:`NODES_EVERY` seconds (a round trip a row need not pay), or now when ``fresh``."""
+        now = time.monotonic()
+        if fresh or self._nodes is None or now - self._nodes[0] > NODES_EVERY:
+            nodes: list[dict[str, Any]] = self.ray.nodes()  # type: ignore[no-untyped-call]
+            self._nodes = (now, [n["NodeID"] for n in nodes if n.get("Alive")])
+        return self._nodes[1]
 
     async def _runner(self) -> tuple[str, Any]:
         """A live node's runner (started on first use; nodes taken in turn)."""
@@ -180,7 +200,7 @@ class RayBatchRunner(BatchRunner):
             nodes = [n for n in self._alive_nodes() if n not in self._lost_nodes]
             if not nodes:  # every node lost one: try them all again
                 self._lost_nodes.clear()
-                nodes = self._alive_nodes()
+                nodes = self._alive_nodes(fresh=True)
             if not nodes:
                 raise InputError("the Ray cluster has no live node", hint="start one: ray start")
             # the node with the fewest rows in flight (then the one used least)
@@ -243,6 +263,7 @@ class RayBatchRunner(BatchRunner):
             owner = self.owners.pop(node, None)
             self._lost_nodes.add(node)
             self._ready.discard(node)
+            self._nodes = None  # ask Ray again which nodes are alive
         if owner is not None:
             await self.limits_actor.release_owner.remote(owner)
 
@@ -258,7 +279,7 @@ class RayBatchRunner(BatchRunner):
                     await actor.ready.remote()
                     self._ready.add(node)
                 ref = actor.run_row.remote(row, earlier)
-                status, data, error = await ref
+                done: Finished = await ref
             except asyncio.CancelledError:  # Ctrl-C, or a stopped batch: the row stops there too
                 if ref is not None:
                     self.ray.cancel(ref)
@@ -268,10 +289,14 @@ class RayBatchRunner(BatchRunner):
                 continue  # the row runs again, from where the driver has it
             finally:
                 self._busy[node] = max(0, self._busy.get(node, 1) - 1)
-            if data is None:
-                raise DramaturgError(error or f"row {row.index} did not run ({status})")
-            unpack(data, self.folder.run_root(row.id))
-            return load_run(self.folder.run_root(row.id))
+            if done.data is None:
+                raise DramaturgError(done.error or f"row {row.index} did not run ({done.status})")
+            root = self.folder.run_root(row.id)
+            # in a thread: the driver's loop goes on handing out rows while the files land
+            await asyncio.to_thread(unpack, done.data, root)
+            if done.run is None:
+                return load_run(root)
+            return replace(done.run, run_dir=root)
         raise DramaturgError(f"row {row.index}: its runner died 10 times; the row is left")
 
     def rows_at_once(self) -> int:
