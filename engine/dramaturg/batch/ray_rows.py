@@ -101,9 +101,10 @@ class RowRunner:
         #: one scratch batch folder for every row this runner runs
         self.folder = BatchFolder(self.scratch / "batch")
         self.folder.root.mkdir()
-        self.runner = BatchRunner(self.job, [], self.folder, options)
-        self.runner.limiter = self.limits  # the cluster's limits, not this runner's own
-        self.runner.record = False
+        # the cluster's limits, not this runner's own; the driver records the rows
+        self.runner = BatchRunner(
+            self.job, [], self.folder, options, limiter=self.limits, record=False
+        )
 
     def ready(self) -> str:
         import os

@@ -113,17 +113,26 @@ class BatchRunner:
     """Runs a batch's rows (into ``folder``, or in memory when it is None)."""
 
     def __init__(
-        self, job: BatchJob, rows: list[Row], folder: BatchFolder | None, options: BatchOptions
+        self,
+        job: BatchJob,
+        rows: list[Row],
+        folder: BatchFolder | None,
+        options: BatchOptions,
+        *,
+        limiter: CallLimits | None = None,
+        record: bool = True,
     ) -> None:
+        """``limiter``: the limits every row's calls go through (None: the batch's own, from
+        ``options`` and the chain's models); ``record``: write each settled row to rows.jsonl
+        (a Ray node's runner does not: the driver does)."""
         self.job = job
         self.rows = rows
         self.folder = folder
         self.options = options
         self.policies = self._policies()
-        self.limiter: CallLimits = Limiter(options.concurrency, self.policies)
+        self.limiter: CallLimits = limiter or Limiter(options.concurrency, self.policies)
         self.done = folder.records() if folder is not None else {}
-        #: write each settled row to rows.jsonl (a Ray node's runner does not: the driver does)
-        self.record = True
+        self.record = record
 
     def _policies(self) -> dict[str, CallPolicy]:
         """Each model's limits (its own, its provider's): one set for every row."""

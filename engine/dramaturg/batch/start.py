@@ -15,6 +15,7 @@ from typing import Any
 
 from ..chain.checked import content_hash
 from ..errors import InputError
+from ..run.session import recorded_cache
 from ..store.snapshot import save_snapshot
 from .folder import BatchFolder
 from .job import BatchJob, load_snapshot_chain
@@ -141,7 +142,7 @@ def resumed_options(recorded: dict[str, Any], **given: Any) -> BatchOptions:
     (None: not given)."""
     values: dict[str, Any] = {k: v for k, v in recorded.items() if k != "cache"}
     if "cache" in recorded:
-        values["cache"] = False if recorded["cache"] is None else Path(recorded["cache"])
+        values["cache"] = recorded_cache(recorded["cache"])
     values |= {k: v for k, v in given.items() if v is not None}
     return BatchOptions(**values)
 

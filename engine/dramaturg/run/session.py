@@ -39,6 +39,12 @@ if TYPE_CHECKING:
 CacheSetting = bool | str | os.PathLike[str] | None
 
 
+def recorded_cache(value: str | None) -> Path | bool:
+    """A cache setting as a run or a batch recorded it: the folder it used, or None when it ran
+    without one (so its going on runs without one too)."""
+    return False if value is None else Path(value)
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """How a run goes, whichever entry starts it."""
@@ -83,7 +89,7 @@ class RunOptions:
         """The options of a run going on in its folder: ``concurrency`` and ``cache`` as its
         manifest's ``recorded`` settings have them unless given (no cache if it ran without)."""
         if cache is None and "cache" in recorded.model_fields_set:
-            cache = False if recorded.cache is None else Path(recorded.cache)
+            cache = recorded_cache(recorded.cache)
         return cls(
             concurrency=concurrency or recorded.concurrency or 8,
             retries=retries,
