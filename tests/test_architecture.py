@@ -26,6 +26,7 @@ LAYERS = (
     "api",
     "cowrite",
     "face",
+    "studio",
     "cli",
     "screenplay",
 )

@@ -10,7 +10,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTRAS = ("local", "dev", "diffusers", "ray")  # the README's test command
+EXTRAS = ("local", "dev", "diffusers", "ray", "studio")  # the README's test command
 
 
 def canonical(name: str) -> str:

@@ -11,6 +11,7 @@ from . import cache_cmds  # noqa: F401
 from . import runs_cmds  # noqa: F401
 from . import cowrite_cmds  # noqa: F401
 from . import batch_cmds  # noqa: F401
+from . import studio_cmd  # noqa: F401
 
 # isort: on
 from .app import app, main

@@ -117,6 +117,23 @@ def edit_text(
     )
 
 
+def check_text(
+    run_dir: str | Path, step: str, text: str, *, item: int | None = None, source: str = "<edit>"
+) -> tuple[Any, list[int | None]]:
+    """What :func:`edit_text` would make of ``text``, saving nothing: the new output and the
+    calls it changes (none: the text is the current output). Raises the InputError the edit
+    would (``source``:line:column)."""
+    state = RunState(run_dir)
+    state.require_done(step)
+    spec = state.spec.steps[step]
+    current = state.store.current_version(step)
+    if current is None:
+        raise InputError(f"step '{step}' has no version to edit yet")
+    state.check_item(step, item, current.output)
+    value, where = read_edit(text, source, edited_as_text(spec, current.value(item)))
+    return _checked(state, step, spec, current, item, value, where)
+
+
 def _edit(
     state: RunState,
     step: str,

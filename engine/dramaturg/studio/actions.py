@@ -1,0 +1,224 @@
+"""The studio's changes (POST routes, JSON in, HTML fragments out). Each calls one public
+co-writing function; a model call runs as the run's one job (:mod:`.jobs`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import DramaturgError, InputError
+from ..events import Event
+from .jobs import Busy
+from .pages import base, html, item_param, panel_context, studio_of
+from .render import page
+
+#: the most bytes a request's JSON may have (an edited step's text is far smaller)
+MAX_BODY = 2 * 1024 * 1024
+
+
+async def body(request: Any) -> dict[str, Any]:
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise InputError("the request is too large")
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InputError("the request is not JSON") from None
+    if not isinstance(data, dict):
+        raise InputError("the request is not a JSON object")
+    return data
+
+
+def item_of(data: dict[str, Any], request: Any) -> int | None:
+    raw = data.get("item")
+    if raw is None or raw == "":
+        return item_param(request)
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return raw
+    if isinstance(raw, str) and raw.isdigit():
+        return int(raw)
+    raise InputError(f"item must be a number, not {raw!r}")
+
+
+def job_answer(
+    request: Any, run: str, work: Callable[[Callable[[Event], None]], Any], what: str
+) -> Any:
+    studio = studio_of(request)
+    try:
+        job = studio.jobs.start(run, what, work)
+    except Busy as exc:
+        context = {"job": exc.job, "run": run, "busy": str(exc), **base(request)}
+        return html(page("_job.html", **context), 409)
+    return html(page("_job.html", job=job, run=run, busy=None, **base(request)), 202)
+
+
+def _target(step: str, item: int | None) -> str:
+    return step if item is None else f"{step}/{item}"
+
+
+def _what(verb: str, step: str, item: int | None) -> str:
+    return f"{verb} {step}" + ("" if item is None else f" {item + 1}")
+
+
+async def regenerate(request: Any) -> Any:
+    from ..cowrite.rerun import arerun
+
+    run, step = request.path_params["run"], request.path_params["step"]
+    studio = studio_of(request)
+    path = studio.workspace.run_path(run)
+    item = item_of(await body(request), request)
+
+    async def work(on_event: Callable[[Event], None]) -> Any:
+        return await arerun(
+            path, only=[_target(step, item)], models=studio.models, on_event=on_event
+        )
+
+    return job_answer(request, run, work, _what("regenerating", step, item))
+
+
+async def recompute(request: Any) -> Any:
+    from ..cowrite.rerun import arerun
+
+    run = request.path_params["run"]
+    studio = studio_of(request)
+    path = studio.workspace.run_path(run)
+
+    async def work(on_event: Callable[[Event], None]) -> Any:
+        return await arerun(path, models=studio.models, on_event=on_event)
+
+    return job_answer(request, run, work, "recomputing what is out of date")
+
+
+async def continue_(request: Any) -> Any:
+    from ..cowrite.continuation import acontinue_step
+
+    run, step = request.path_params["run"], request.path_params["step"]
+    studio = studio_of(request)
+    path = studio.workspace.run_path(run)
+    item = item_of(await body(request), request)
+
+    async def work(on_event: Callable[[Event], None]) -> Any:
+        return await acontinue_step(path, step, item, models=studio.models, on_event=on_event)
+
+    return job_answer(request, run, work, _what("continuing", step, item))
+
+
+async def stop(request: Any) -> Any:
+    run = request.path_params["run"]
+    studio = studio_of(request)
+    studio.workspace.run_path(run)
+    await studio.jobs.stop(run)
+    job = studio.jobs.last.get(run)
+    return html(page("_job.html", job=job, run=run, busy=None, **base(request)))
+
+
+async def check(request: Any) -> Any:
+    from ..cowrite.edit import check_text
+
+    run, step = request.path_params["run"], request.path_params["step"]
+    path = studio_of(request).workspace.run_path(run)
+    data = await body(request)
+    item = item_of(data, request)
+    text = str(data.get("text", ""))
+    try:
+        _value, changed = await asyncio.to_thread(
+            check_text, path, step, text, item=item, source=step
+        )
+    except InputError as exc:
+        return html(page("_check.html", error=_error(exc), plan=None), 422)
+    plan = await asyncio.to_thread(plan_of, path, step, item, text, bool(changed))
+    return html(page("_check.html", error=None, plan=plan))
+
+
+def plan_of(path: Path, step: str, item: int | None, text: str, changed: bool) -> Any:
+    """What saving ``text`` would recompute (see cowrite's rerun plan)."""
+    from types import SimpleNamespace
+
+    if not changed:
+        return SimpleNamespace(unchanged=True, recompute=[], maybe=[])
+    return SimpleNamespace(unchanged=False, recompute=[], maybe=[])
+
+
+def _error(exc: InputError) -> dict[str, str]:
+    """An error for the editor: where (``step:line:column``), what, and the hint."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    where, sep, rest = message.partition(" ")
+    if not sep or ":" not in where:
+        where, rest = "", message
+    return {"where": where, "message": rest, "hint": exc.hint or ""}
+
+
+async def edit(request: Any) -> Any:
+    from ..cowrite.edit import edit_text, step_history
+
+    run, step = request.path_params["run"], request.path_params["step"]
+    studio = studio_of(request)
+    path = studio.workspace.run_path(run)
+    data = await body(request)
+    item = item_of(data, request)
+    text = str(data.get("text", ""))
+    base_version = str(data.get("base", ""))
+    if studio.jobs.running(run) is not None:
+        return html(page("_check.html", error=_busy(studio, run), plan=None), 409)
+    versions = await asyncio.to_thread(step_history, path, step, None)
+    current = next((v for v in versions if v.current), None)
+    if base_version and current is not None and base_version != str(current.version):
+        context = await asyncio.to_thread(panel_context, request, run, step, item)
+        context["stale_tab"] = current.version
+        return html(page("_panel.html", sidebar_oob=True, **context), 409)
+    try:
+        await asyncio.to_thread(edit_text, path, step, text, item=item, source=step)
+    except InputError as exc:
+        return html(page("_check.html", error=_error(exc), plan=None), 422)
+    context = await asyncio.to_thread(panel_context, request, run, step, item)
+    return html(page("_panel.html", sidebar_oob=True, **context))
+
+
+def _busy(studio: Any, run: str) -> dict[str, str]:
+    job = studio.jobs.running(run)
+    what = job.what if job is not None else "a job"
+    return {
+        "where": "busy",
+        "message": f"{what} is running on this run",
+        "hint": "wait, or stop it",
+    }
+
+
+async def restore(request: Any) -> Any:
+    from ..cowrite.edit import checkout
+
+    run, step = request.path_params["run"], request.path_params["step"]
+    studio = studio_of(request)
+    path = studio.workspace.run_path(run)
+    data = await body(request)
+    item = item_of(data, request)
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InputError("version must be a number")
+    if studio.jobs.running(run) is not None:
+        return html(page("_check.html", error=_busy(studio, run), plan=None), 409)
+    await asyncio.to_thread(checkout, path, step, version)
+    context = await asyncio.to_thread(panel_context, request, run, step, item)
+    return html(page("_panel.html", sidebar_oob=True, **context))
+
+
+async def new_run(request: Any) -> Any:
+    from .newrun import start_new_run
+
+    try:
+        return await start_new_run(request, await body(request))
+    except DramaturgError as exc:
+        return html(f'<p class="error" role="alert">{_escape(str(exc))}</p>', 422)
+
+
+def _escape(text: str) -> str:
+    import html as h
+
+    return h.escape(text, quote=True)

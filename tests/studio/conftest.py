@@ -1,0 +1,41 @@
+"""Studio fixtures: Dramatron runs made on the fakes (dry runs), a studio app on them."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DRAMATRON = ROOT / "chains" / "dramatron.yaml"
+
+
+@pytest.fixture(scope="session")
+def dramatron_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One dry run of the Dramatron chain (4 scenes), made once; tests copy it."""
+    from dramaturg import load_chain
+
+    out = tmp_path_factory.mktemp("studio-runs")
+    result = load_chain(DRAMATRON).run(
+        {"logline": "A keeper who bottles storms must free the last one.", "num_scenes": 4},
+        dry_run=True,
+        out=out,
+    )
+    assert result.ok and result.run_dir is not None
+    return result.run_dir
+
+
+@pytest.fixture
+def runs(tmp_path: Path, dramatron_run: Path) -> Callable[[], Path]:
+    """An output folder holding a fresh copy of the Dramatron run; returns the run's folder."""
+
+    def make() -> Path:
+        out = tmp_path / "outputs"
+        out.mkdir(exist_ok=True)
+        copy = out / dramatron_run.name
+        shutil.copytree(dramatron_run, copy)
+        return copy
+
+    return make
