@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import pytest_asyncio
 
 ROOT = Path(__file__).resolve().parents[2]
 DRAMATRON = ROOT / "chains" / "dramatron.yaml"
@@ -39,3 +41,12 @@ def runs(tmp_path: Path, dramatron_run: Path) -> Callable[[], Path]:
         return copy
 
     return make
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium() -> AsyncIterator[Any]:
+    """One Chromium for the test run (Debian's, driven by playwright)."""
+    from browser import browser
+
+    async with browser() as b:
+        yield b

@@ -1,0 +1,282 @@
+"""The studio in a real browser (Debian's chromium): what a writer does, click by click, on dry
+runs of the Dramatron chain. Every page is guarded: no request leaves the studio's address and
+no Content-Security-Policy violation occurs (browser.Guard)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from browser import Served, guarded_page, served
+
+from dramaturg.studio.app import Studio
+from dramaturg.studio.workspace import Workspace
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def output(run: Path, step: str) -> Any:
+    return json.loads((run / "steps" / f"{step}.json").read_text())["output"]
+
+
+@pytest.fixture
+def run(runs: Callable[[], Path]) -> Path:
+    return runs()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def site(run: Path) -> AsyncIterator[Served]:
+    workspace, _ = Workspace.at(run.parent)
+    with served(Studio(workspace)) as s:
+        yield s
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def page(chromium: Any, site: Served, run: Path) -> AsyncIterator[Any]:
+    async with guarded_page(chromium, site) as (p, _guard):
+        await p.goto(site.url)
+        await p.get_by_role("link", name=run.name).click()
+        await p.wait_for_selector(".step-panel")
+        yield p
+
+
+async def open_item(page: Any, step: str, item: int) -> None:
+    await page.locator(f"#item-{item} a", has_text=step).first.click() if step != "plot" else (
+        await page.locator(f"#item-{item} > a").first.click()
+    )
+    await page.wait_for_selector(f".step-panel[data-step='{step}'][data-item='{item}']")
+
+
+async def test_a_run_opens_on_its_steps_scenes_and_screenplay(page: Any, run: Path) -> None:
+    steps = await page.locator(".steps .name").all_text_contents()
+    assert steps == [
+        "title",
+        "characters",
+        "plot",
+        "places",
+        "dialogue",
+        "portraits",
+        "illustrations",
+    ]
+    scenes = page.locator(".items > li")
+    assert await scenes.count() == 4
+    first = output(run, "plot")[0]
+    assert first["beat"] in await scenes.first.text_content()
+    assert first["place"] in await scenes.first.text_content()
+    frame = page.frame_locator("#preview iframe")
+    title = output(run, "title")
+    await frame.get_by_text(title.upper()).first.wait_for()
+    downloads = await page.locator(".downloads a").all_text_contents()
+    assert "screenplay.fdx" in downloads and "screenplay.pdf" in downloads
+
+
+async def test_a_broken_edit_is_shown_where_it_is_and_nothing_is_saved(
+    page: Any, run: Path
+) -> None:
+    await open_item(page, "plot", 2)
+    before = (run / "steps" / "plot.json").read_bytes()
+    editor = page.locator("#editor-text")
+    await editor.fill("place: [no end\nbeat: x\n")
+    error = page.locator("#check .error")
+    await error.wait_for()
+    assert "plot:2:" in await error.text_content()  # step:line:column
+    await page.get_by_role("button", name="Save as a new version").click()
+    await page.locator("#check .error").wait_for()
+    assert (run / "steps" / "plot.json").read_bytes() == before
+    assert await page.locator(".history tbody tr").count() == 1
+
+
+async def test_an_edit_saves_a_version_and_marks_what_it_makes_stale(page: Any, run: Path) -> None:
+    await open_item(page, "plot", 2)
+    editor = page.locator("#editor-text")
+    text = await editor.input_value()
+    await editor.fill(text.replace("beat: ", "beat: The storm breaks its bottle. ", 1))
+    await page.locator("#check .ok").wait_for()
+    await page.get_by_role("button", name="Save as a new version").click()
+    await page.wait_for_function("() => document.querySelectorAll('.history tbody tr').length == 2")
+    assert output(run, "plot")[2]["beat"].startswith("The storm breaks its bottle.")
+    row = page.locator(".history tbody tr").first
+    assert "EDIT" in await row.text_content() and "current" in await row.text_content()
+    badges = dict(
+        zip(
+            await page.locator(".steps .name").all_text_contents(),
+            await page.locator(".steps .badge").all_text_contents(),
+            strict=True,
+        )
+    )
+    assert badges["dialogue"] == "stale" and badges["title"] == "done"
+    assert await page.locator("#item-2 .b-edited").count() == 1
+
+
+async def test_diff_and_restore_a_version_which_survives_a_reload(page: Any, run: Path) -> None:
+    await page.get_by_role("link", name="title").click()
+    await page.wait_for_selector(".step-panel[data-step='title']")
+    old = output(run, "title")
+    await page.locator("#editor-text").fill("The Last Bottled Storm")
+    await page.locator("#check .ok").wait_for()
+    await page.get_by_role("button", name="Save as a new version").click()
+    await page.wait_for_function("() => document.querySelectorAll('.history tbody tr').length == 2")
+    await page.get_by_role("button", name="Compare a and b").click()
+    diff = page.locator("table.diff")
+    await diff.wait_for()
+    assert "The Last Bottled Storm" in await diff.locator(".d-add").text_content()
+    assert old in await diff.locator(".d-del").text_content()
+    await page.get_by_role("button", name="Restore").click()
+    await page.wait_for_function(  # the edit stays in the history; version 1 is current
+        "() => document.querySelectorAll('.history tbody tr')[1].textContent.includes('(current)')"
+    )
+    assert output(run, "title") == old
+    await page.reload()
+    await page.wait_for_selector(".step-panel[data-step='title']")
+    assert (
+        await page.locator("#editor-text").input_value() == old + "\n"
+        or (await page.locator("#editor-text").input_value()).strip() == old
+    )
+
+
+async def test_hostile_model_text_stays_text_in_the_browser(page: Any, run: Path) -> None:
+    await page.get_by_role("link", name="title").click()
+    await page.wait_for_selector(".step-panel[data-step='title']")
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    await page.locator("#editor-text").fill(hostile)
+    await page.locator("#check .ok").wait_for()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: dialogs.append(d.message))
+    await page.get_by_role("button", name="Save as a new version").click()
+    await page.wait_for_function("() => document.querySelectorAll('.history tbody tr').length == 2")
+    await page.reload()
+    await page.wait_for_selector(".step-panel[data-step='title']")
+    assert (
+        await page.locator("#editor-text").input_value() == hostile + "\n"
+        or (await page.locator("#editor-text").input_value()).strip() == hostile
+    )
+    assert await page.locator("img[src='x']").count() == 0
+    assert dialogs == []
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def slow_site(run: Path) -> AsyncIterator[Served]:
+    """A studio whose text model takes its time (so a job is seen running)."""
+    from dramaturg import FakeChatModel
+
+    workspace, _ = Workspace.at(run.parent)
+    studio = Studio(workspace, models={"default": FakeChatModel(latency=0.6)})
+    with served(studio) as s:
+        yield s
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def slow_page(chromium: Any, slow_site: Served, run: Path) -> AsyncIterator[Any]:
+    async with guarded_page(chromium, slow_site) as (p, _guard):
+        await p.goto(slow_site.url)
+        await p.get_by_role("link", name=run.name).click()
+        await p.wait_for_selector(".step-panel")
+        yield p
+
+
+async def job_ends(page: Any) -> str:
+    await page.wait_for_function(
+        "() => !document.querySelector('#job').classList.contains('job-running')"
+        " && document.querySelector('#job').textContent.trim() !== ''",
+        timeout=60_000,
+    )
+    return str(await page.locator("#job").text_content())
+
+
+async def test_regenerating_one_scene_changes_that_scene_only(slow_page: Any, run: Path) -> None:
+    page = slow_page
+    before = output(run, "dialogue")
+    await open_item(page, "dialogue", 1)
+    await page.get_by_role("button", name="Regenerate this one").click()
+    await page.locator("#job.job-running").wait_for()
+    assert "done" in await job_ends(page)
+    after = output(run, "dialogue")
+    assert after[1] != before[1]
+    assert [after[i] for i in (0, 2, 3)] == [before[i] for i in (0, 2, 3)]
+    await open_item(page, "dialogue", 1)
+    first = page.locator(".history tbody tr").first
+    assert "RERUN" in await first.text_content() and "(current)" in await first.text_content()
+
+
+async def test_two_clicks_at_once_make_one_job_and_one_busy_answer(
+    slow_page: Any, run: Path
+) -> None:
+    page = slow_page
+    await open_item(page, "dialogue", 0)
+    answers: list[int] = []
+    page.on(
+        "response",
+        lambda r: answers.append(r.status) if r.url.endswith("/regenerate") else None,
+    )
+    button = page.get_by_role("button", name="Regenerate this one")
+    await page.evaluate(
+        "() => { const b = [...document.querySelectorAll('button')].find("
+        "x => x.textContent.includes('Regenerate this one')); b.click(); b.click(); }"
+    )
+    await page.wait_for_function("() => document.querySelector('#job .busy') !== null")
+    assert sorted(answers) == [202, 409]
+    assert "busy" in await page.locator("#job").text_content()
+    await job_ends(page)
+    assert button is not None
+
+
+async def test_a_stopped_regenerate_is_finished_later(slow_page: Any, run: Path) -> None:
+    page = slow_page
+    before = output(run, "dialogue")
+    await page.get_by_role("link", name="dialogue").first.click()
+    await page.wait_for_selector(".step-panel[data-step='dialogue']:not([data-item])")
+    await page.get_by_role("button", name="Regenerate", exact=True).click()
+    await page.locator("#job.job-running").wait_for()
+    await page.get_by_role("button", name="Stop").click()
+    assert "stopped" in await job_ends(page)
+    assert (run / "rerun.json").exists() or output(run, "dialogue") == before
+    await page.get_by_role("button", name="Regenerate", exact=True).click()
+    assert "done" in await job_ends(page)
+    assert all(a != b for a, b in zip(output(run, "dialogue"), before, strict=True))
+
+
+async def test_continue_the_characters(slow_page: Any, run: Path) -> None:
+    page = slow_page
+    before = output(run, "characters")
+    await page.get_by_role("link", name="characters").click()
+    await page.wait_for_selector(".step-panel[data-step='characters']")
+    await page.get_by_role("button", name="Continue").click()
+    assert "done" in await job_ends(page)
+    after = output(run, "characters")
+    assert after[: len(before)] == before and len(after) > len(before)
+    await page.get_by_role("link", name="characters").click()
+    await page.wait_for_selector(".step-panel[data-step='characters']")
+    assert "CONTINUE" in await page.locator(".history tbody tr").first.text_content()
+
+
+async def test_the_keyboard_alone_reaches_a_scene_and_regenerates_it(
+    slow_page: Any, run: Path
+) -> None:
+    page = slow_page
+    assert await page.locator("#live[aria-live='polite']").count() == 1
+    before = output(run, "dialogue")
+    for _ in range(60):  # Tab until the link to scene 4's dialogue has the focus
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate(
+            "() => document.activeElement && document.activeElement.getAttribute('hx-get')"
+        )
+        if focused and focused.endswith("/step/dialogue?item=3"):
+            break
+    else:
+        pytest.fail("Tab never reached scene 4's dialogue")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector(".step-panel[data-step='dialogue'][data-item='3']")
+    for _ in range(80):
+        await page.keyboard.press("Tab")
+        label = await page.evaluate("() => document.activeElement.textContent.trim()")
+        if label == "Regenerate this one":
+            break
+    else:
+        pytest.fail("Tab never reached the regenerate button")
+    await page.keyboard.press("Enter")
+    assert "done" in await job_ends(page)
+    assert output(run, "dialogue")[3] != before[3]
