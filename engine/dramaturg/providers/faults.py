@@ -49,13 +49,8 @@ from pydantic import Field, SkipValidation
 from ..errors import ProviderError
 from ..images import ImageRequest, ImageResult
 from ..secrets import secret_values
-from .fakes import (
-    FakeCall,
-    FakeChatModel,
-    FakeImageModel,
-    derived_response,
-    fake_options,
-)
+from .fake_answers import derived_response
+from .fakes import FakeCall, FakeChatModel, FakeImageModel, fake_options
 
 TRANSIENT_FAULTS = ("rate_limit", "timeout", "server_error", "disconnect")
 ALL_FAULTS = (*TRANSIENT_FAULTS, "hang")
