@@ -27,6 +27,8 @@ class EventKind(StrEnum):
     FAN_OUT = "fan_out"
     CACHED = "cached"
     RESUMED = "resumed"
+    TOKEN = "token"
+    TOKEN_RESET = "token_reset"
     RETRY = "retry"
     PARSE_FAILED = "parse_failed"
     LOOP_RESAMPLED = "loop_resampled"

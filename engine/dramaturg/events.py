@@ -15,7 +15,7 @@ reads as that dict (``event["event"]``, ``event.get("item")``, ``"step" in event
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .eventbase import KEY, OPTIONAL, Event, EventKind
 
@@ -48,6 +48,8 @@ __all__ = [
     "StepSkipped",
     "StepStarted",
     "Summary",
+    "Token",
+    "TokenReset",
     "VersionEvent",
     "WarningEvent",
 ]
@@ -146,6 +148,30 @@ class Resumed(StepEvent):
     kind = EventKind.RESUMED
     item: int | None
     pinned: bool | None = field(default=None, metadata=OPTIONAL)
+
+
+@dataclass(frozen=True, slots=True)
+class Token(StepEvent):
+    """A piece of the answer a model is writing, as it comes (runs with ``stream`` on): the
+    text of a call so far is its ``token`` events since its last ``token_reset``. ``attempt``
+    counts the call's tries (retries and resamples), from 0."""
+
+    kind = EventKind.TOKEN
+    item: int | None
+    attempt: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenReset(StepEvent):
+    """The text the ``token`` events of a call carried is dropped: ``error`` (the try failed;
+    it is retried or the step fails), ``parse`` (the answer did not parse), ``resample`` (the
+    loop guard asks again), ``final`` (the call's answer follows whole, in one ``token``)."""
+
+    kind = EventKind.TOKEN_RESET
+    item: int | None
+    attempt: int
+    reason: Literal["error", "parse", "resample", "final"]
 
 
 @dataclass(frozen=True, slots=True)

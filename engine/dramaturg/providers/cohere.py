@@ -39,6 +39,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 from dramaturg.errors import ProviderError
+from dramaturg.providers.callmeta import call_metadata
 from dramaturg.providers.cohere_http import check_async, check_sync, classify, ssl_context
 from dramaturg.providers.cohere_schema import cohere_schema
 
@@ -222,7 +223,7 @@ def chat_model_class() -> type[BaseChatModel]:
             run_manager: CallbackManagerForLLMRun | None = None,
             **kwargs: Any,
         ) -> ChatResult:
-            meta = run_manager.metadata if run_manager else None
+            meta = call_metadata(run_manager)
             return super()._generate(
                 messages,
                 stop=self.stop if stop is None else stop,
@@ -237,7 +238,7 @@ def chat_model_class() -> type[BaseChatModel]:
             run_manager: AsyncCallbackManagerForLLMRun | None = None,
             **kwargs: Any,
         ) -> ChatResult:
-            meta = run_manager.metadata if run_manager else None
+            meta = call_metadata(run_manager)
             return await super()._agenerate(
                 messages,
                 stop=self.stop if stop is None else stop,
@@ -252,7 +253,7 @@ def chat_model_class() -> type[BaseChatModel]:
             run_manager: CallbackManagerForLLMRun | None = None,
             **kwargs: Any,
         ) -> Iterator[ChatGenerationChunk]:
-            meta = run_manager.metadata if run_manager else None
+            meta = call_metadata(run_manager)
             yield from super()._stream(
                 messages,
                 stop=self.stop if stop is None else stop,
@@ -267,7 +268,7 @@ def chat_model_class() -> type[BaseChatModel]:
             run_manager: AsyncCallbackManagerForLLMRun | None = None,
             **kwargs: Any,
         ) -> AsyncIterator[ChatGenerationChunk]:
-            meta = run_manager.metadata if run_manager else None
+            meta = call_metadata(run_manager)
             async for chunk in super()._astream(
                 messages,
                 stop=self.stop if stop is None else stop,

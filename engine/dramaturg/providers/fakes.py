@@ -14,7 +14,9 @@ lines for ``parse: lines``, labelled records for ``parse: sections``, an instanc
 A response value is a string, a list (fan-out items take the entry at their index; a plain step
 takes the next entry on each attempt) or a callable receiving the :class:`FakeCall`.
 ``fail`` maps a step (or ``"step/item"``) to how many calls fail with a transient error before
-succeeding, or to ``"always"`` for a permanent error.
+succeeding, or to ``"always"`` for a permanent error. Streamed (``astream``), the answer comes a
+word at a time (with the spaces after it), ``stream_latency`` seconds apart, after ``latency``;
+the pieces make the same text as ``ainvoke``'s answer, the last chunk carries the usage.
 """
 
 from __future__ import annotations
@@ -22,20 +24,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
 from ..errors import ModelError
 from ..images import ImageModel, ImageRequest, ImageResult
+from .callmeta import call_metadata
 from .fake_answers import derived_response, seeded_rng
 
 Response = str | list[str] | Callable[["FakeCall"], str]
@@ -81,16 +85,20 @@ def _describe(value: Any) -> Any:
 
 
 def fake_options(extra: Mapping[str, Any]) -> dict[str, Any]:
-    """``latency``, ``responses`` and ``fail`` of a fake model's ``extra`` options, checked
-    (other keys are another provider's, as in a dry run, and ignored). Raises ProviderError."""
+    """``latency``, ``stream_latency``, ``responses`` and ``fail`` of a fake model's ``extra``
+    options, checked (other keys are another provider's, as in a dry run, and ignored). Raises
+    ProviderError."""
     from ..errors import ProviderError
 
-    latency = extra.get("latency", 0.0)
-    if isinstance(latency, bool) or not isinstance(latency, (int, float)) or latency < 0:
-        raise ProviderError(
-            f"fake model: option 'latency' must be seconds >= 0, got {latency!r}",
-            hint="e.g. extra: {latency: 0.1}",
-        )
+    seconds = {}
+    for name in ("latency", "stream_latency"):
+        value = extra.get(name, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ProviderError(
+                f"fake model: option '{name}' must be seconds >= 0, got {value!r}",
+                hint=f"e.g. extra: {{{name}: 0.1}}",
+            )
+        seconds[name] = float(value)
     responses = extra.get("responses") or {}
     fail = extra.get("fail") or {}
     if not isinstance(responses, dict):
@@ -107,7 +115,12 @@ def fake_options(extra: Mapping[str, Any]) -> dict[str, Any]:
             f"got {fail!r}",
             hint="e.g. extra: {fail: {title: 2, plot: always}}",
         )
-    return {"latency": float(latency), "responses": dict(responses), "fail": dict(fail)}
+    return {**seconds, "responses": dict(responses), "fail": dict(fail)}
+
+
+def pieces(text: str) -> list[str]:
+    """The pieces a fake model streams ``text`` in: each word with the spaces after it."""
+    return re.findall(r"\s+|\S+\s*", text) if text else [""]
 
 
 class FakeChatModel(BaseChatModel):
@@ -116,6 +129,8 @@ class FakeChatModel(BaseChatModel):
     model_name: str = "fake"
     responses: dict[str, Any] = {}
     latency: float = 0.0
+    #: seconds between the pieces of a streamed answer
+    stream_latency: float = 0.0
     fail: dict[str, int | str] = {}
     #: optional callable (FakeCall) -> float seconds, overriding ``latency``
     latency_fn: Callable[[FakeCall], float] | None = None
@@ -178,25 +193,52 @@ class FakeChatModel(BaseChatModel):
     def _delay(self, call: FakeCall) -> float:
         return self.latency_fn(call) if self.latency_fn else self.latency
 
+    def _end(self, call: FakeCall) -> None:
+        call.ended = time.monotonic()
+        with self._lock:
+            self._in_flight -= 1
+
     def _finish(self, call: FakeCall) -> ChatResult:
         try:
             self._maybe_fail(call)
             text = self._answer(call)
         finally:
-            call.ended = time.monotonic()
-            with self._lock:
-                self._in_flight -= 1
-        usage = {
-            "input_tokens": len((call.system + " " + call.prompt).split()),
-            "output_tokens": len(text.split()),
-        }
-        usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+            self._end(call)
         msg = AIMessage(
             content=text,
-            usage_metadata=usage,
+            usage_metadata=_usage(call, text),
             response_metadata={"model_name": self.model_name},
         )
         return ChatResult(generations=[ChatGeneration(message=msg)])
+
+    async def _streamed(
+        self, call: FakeCall, delay: float, broken: Exception | None = None
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        """The answer to ``call`` in :func:`pieces` after ``delay`` seconds, then a last chunk
+        with the usage; ``broken``: raised halfway through (a connection lost mid-answer)."""
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            self._maybe_fail(call)
+            text = self._answer(call)
+            parts = pieces(text)
+            half = max(1, len(parts) // 2)
+            for i, piece in enumerate(parts):
+                if broken is not None and i == half:
+                    raise broken
+                if self.stream_latency:
+                    await asyncio.sleep(self.stream_latency)
+                yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+            if broken is not None:
+                raise broken
+        finally:
+            self._end(call)
+        last = AIMessageChunk(
+            content="",
+            usage_metadata=_usage(call, text),
+            response_metadata={"model_name": self.model_name},
+        )
+        yield ChatGenerationChunk(message=last)
 
     def _keys(self, call: FakeCall) -> list[str]:
         keys = [f"{call.step}/{call.item}"] if call.item is not None else []
@@ -241,7 +283,7 @@ class FakeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        call = self._begin(messages, stop, dict(run_manager.metadata) if run_manager else {})
+        call = self._begin(messages, stop, call_metadata(run_manager))
         delay = self._delay(call)
         if delay:
             time.sleep(delay)
@@ -254,7 +296,7 @@ class FakeChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        call = self._begin(messages, stop, dict(run_manager.metadata) if run_manager else {})
+        call = self._begin(messages, stop, call_metadata(run_manager))
         delay = self._delay(call)
         try:
             if delay:
@@ -264,6 +306,27 @@ class FakeChatModel(BaseChatModel):
                 self._in_flight -= 1
             raise
         return self._finish(call)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        call = self._begin(messages, stop, call_metadata(run_manager))
+        async for chunk in self._streamed(call, self._delay(call)):
+            yield chunk
+
+
+def _usage(call: FakeCall, text: str) -> dict[str, int]:
+    """One token a word: the prompt's in, the answer's out."""
+    usage = {
+        "input_tokens": len((call.system + " " + call.prompt).split()),
+        "output_tokens": len(text.split()),
+    }
+    usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+    return usage
 
 
 class FakeImageModel(ImageModel):

@@ -33,6 +33,7 @@ from pydantic import Field
 
 from dramaturg.errors import ModelError, ProviderError
 
+from .callmeta import call_metadata
 from .llama_engine import Sampling
 from .local_cpu import default_parallel, default_threads
 from .local_loading import (
@@ -287,7 +288,7 @@ class LocalChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        metadata = dict(run_manager.metadata or {}) if run_manager else {}
+        metadata = call_metadata(run_manager)
         return self._call(self._request(messages, stop, metadata, dict(kwargs)))
 
     async def _agenerate(
@@ -297,7 +298,7 @@ class LocalChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        metadata = dict(run_manager.metadata or {}) if run_manager else {}
+        metadata = call_metadata(run_manager)
         req = await asyncio.to_thread(self._request, messages, stop, metadata, dict(kwargs))
         cancel = threading.Event()
         try:
