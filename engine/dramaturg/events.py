@@ -4,7 +4,8 @@ kind.
 Every event has its :class:`EventKind` (``kind``, a class attribute) and ``time`` (epoch
 seconds, when it was made); the other fields are those of its kind, listed in ``docs/runs.md``.
 The events about one step derive from :class:`StepEvent` (``step``). ``to_dict()`` is the JSON
-object ``--json`` prints: ``event`` (the kind's name), ``time``, then the fields in order.
+object ``--json`` prints: ``event`` (the kind's name), ``time``, then the fields in order. The
+base class and the kinds are in :mod:`dramaturg.eventbase`.
 
 Events were plain dicts before they were typed: for the callers written then, an event still
 reads as that dict (``event["event"]``, ``event.get("item")``, ``"step" in event``,
@@ -13,12 +14,10 @@ reads as that dict (``event["event"]``, ``event.get("item")``, ``"step" in event
 
 from __future__ import annotations
 
-import time as _time
-from dataclasses import dataclass, field, fields
-from enum import StrEnum
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from .eventdicts import DictAccess
+from .eventbase import KEY, OPTIONAL, Event, EventKind
 
 __all__ = [
     "BatchFinished",
@@ -49,73 +48,11 @@ __all__ = [
     "StepSkipped",
     "StepStarted",
     "Summary",
+    "Token",
+    "TokenReset",
     "VersionEvent",
     "WarningEvent",
 ]
-
-
-class EventKind(StrEnum):
-    """The kinds of event (their ``event`` name in ``to_dict()`` and ``--json``)."""
-
-    RESUME = "resume"
-    CACHE_OFF = "cache_off"
-    RUN_STARTED = "run_started"
-    WARNING = "warning"
-    STEP_STARTED = "step_started"
-    FAN_OUT = "fan_out"
-    CACHED = "cached"
-    RESUMED = "resumed"
-    RETRY = "retry"
-    PARSE_FAILED = "parse_failed"
-    LOOP_RESAMPLED = "loop_resampled"
-    LOOP_DROPPED = "loop_dropped"
-    LOOP_KEPT = "loop_kept"
-    ITEM_FINISHED = "item_finished"
-    STEP_FINISHED = "step_finished"
-    STEP_FAILED = "step_failed"
-    STEP_SKIPPED = "step_skipped"
-    RUN_FINISHED = "run_finished"
-    EXPORT_STARTED = "export_started"
-    VERSION = "version"
-    PINNED_STALE = "pinned_stale"
-    SUMMARY = "summary"
-    ERROR = "error"
-    BATCH_STARTED = "batch_started"
-    ROW_STARTED = "row_started"
-    ROW_FINISHED = "row_finished"
-    BATCH_FINISHED = "batch_finished"
-
-
-def _now() -> float:
-    return _time.time()
-
-
-#: field metadata: the field's key in ``to_dict()`` when it is not the field's name (a name
-#: taken by the event itself: ``kind``, the mapping's ``items()``)
-_KEY = "key"
-#: field metadata: the key is left out of ``to_dict()`` when the value is None
-_OMIT_NONE = "omit_none"
-_OPTIONAL = {_OMIT_NONE: True}
-
-
-@dataclass(frozen=True, slots=True)
-class Event(DictAccess):
-    """One event of a run. Read-only mapping access gives ``to_dict()``'s keys and values."""
-
-    kind: ClassVar[EventKind]
-    time: float = field(default_factory=_now, kw_only=True)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The event as ``--json`` prints it: ``event``, ``time``, then its fields."""
-        data: dict[str, Any] = {"event": self.kind.value, "time": self.time}
-        for f in fields(self):
-            if f.name == "time":
-                continue
-            value = getattr(self, f.name)
-            if value is None and f.metadata.get(_OMIT_NONE):
-                continue
-            data[f.metadata.get(_KEY, f.name)] = value
-        return data
 
 
 # -- a run ----------------------------------------------------------------------------------
@@ -127,7 +64,7 @@ class Resume(Event):
     kind = EventKind.RESUME
     run_dir: str
     templates: str
-    template_folders: list[str] | None = field(default=None, metadata=_OPTIONAL)
+    template_folders: list[str] | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +129,7 @@ class FanOut(StepEvent):
     """A fan-out step knows its items: ``item_count`` (the ``items`` key)."""
 
     kind = EventKind.FAN_OUT
-    item_count: int = field(metadata={_KEY: "items"})
+    item_count: int = field(metadata={KEY: "items"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +147,31 @@ class Resumed(StepEvent):
 
     kind = EventKind.RESUMED
     item: int | None
-    pinned: bool | None = field(default=None, metadata=_OPTIONAL)
+    pinned: bool | None = field(default=None, metadata=OPTIONAL)
+
+
+@dataclass(frozen=True, slots=True)
+class Token(StepEvent):
+    """A piece of the answer a model is writing, as it comes (runs with ``stream`` on): the
+    text of a call so far is its ``token`` events since its last ``token_reset``. ``attempt``
+    counts the call's tries (retries and resamples), from 0."""
+
+    kind = EventKind.TOKEN
+    item: int | None
+    attempt: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenReset(StepEvent):
+    """The text the ``token`` events of a call carried is dropped: ``error`` (the try failed;
+    it is retried or the step fails), ``parse`` (the answer did not parse), ``resample`` (the
+    loop guard asks again), ``final`` (the call's answer follows whole, in one ``token``)."""
+
+    kind = EventKind.TOKEN_RESET
+    item: int | None
+    attempt: int
+    reason: Literal["error", "parse", "resample", "final"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +270,7 @@ class VersionEvent(StepEvent):
 
     kind = EventKind.VERSION
     version: int
-    version_kind: str = field(metadata={_KEY: "kind"})
+    version_kind: str = field(metadata={KEY: "kind"})
     note: str
     item: int | None
 
@@ -331,13 +292,13 @@ class Summary(Event):
     kind = EventKind.SUMMARY
     status: str
     exit_code: int
-    chain: str | None = field(default=None, metadata=_OPTIONAL)
-    run_id: str | None = field(default=None, metadata=_OPTIONAL)
+    chain: str | None = field(default=None, metadata=OPTIONAL)
+    run_id: str | None = field(default=None, metadata=OPTIONAL)
     run_dir: str | None = None
-    usage: dict[str, int] | None = field(default=None, metadata=_OPTIONAL)
-    cost: dict[str, Any] | None = field(default=None, metadata=_OPTIONAL)
-    steps: dict[str, Any] | None = field(default=None, metadata=_OPTIONAL)
-    files: dict[str, list[str]] | None = field(default=None, metadata=_OPTIONAL)
+    usage: dict[str, int] | None = field(default=None, metadata=OPTIONAL)
+    cost: dict[str, Any] | None = field(default=None, metadata=OPTIONAL)
+    steps: dict[str, Any] | None = field(default=None, metadata=OPTIONAL)
+    files: dict[str, list[str]] | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,7 +346,7 @@ class RowFinished(Event):
     tokens: int
     cost: float | None
     duration: float
-    error: str | None = field(default=None, metadata=_OPTIONAL)
+    error: str | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,8 @@ DOCUMENTED: dict[str, list[str]] = {
     "fan_out": ["step", "items"],
     "cached": ["step", "item"],
     "resumed": ["step", "item", "pinned"],
+    "token": ["step", "item", "attempt", "text"],
+    "token_reset": ["step", "item", "attempt", "reason"],
     "retry": ["step", "item", "attempt", "error", "delay"],
     "parse_failed": ["step", "item", "attempt", "error"],
     "loop_resampled": ["step", "item", "attempt", "finding"],
@@ -187,6 +189,7 @@ def test_every_event_of_a_run_is_typed_with_its_documented_keys(
     monkeypatch.setenv("DRAMATURG_PRICES", str(prices))
     monkeypatch.setenv("DRAMATURG_CACHE_DIR", str(prices / "cache"))  # a file: no cache
     failing.run({}, out=None, on_event=on_event)
+    failing.run({}, out=None, cache=False, stream=True, on_event=on_event)  # tokens, a reset
     load_chain(project(GOOD, name="good")).batch([{}, {}], out=tmp_path / "b", on_event=on_event)
 
     for event in events:
@@ -267,6 +270,17 @@ def test_json_summary_of_an_interruption_and_an_error():
     assert interrupted == {**interrupted, "status": "interrupted", "exit_code": 130}
     assert list(interrupted) == ["event", "time", "status", "exit_code", "run_dir"]
     assert error["type"] == "InputError" and error["exit_code"] == 2
+
+
+def test_json_lines_have_tokens_only_when_asked():
+    token = ev.Token(step="title", item=None, attempt=0, text="The Salt")
+    reset = ev.TokenReset(step="title", item=None, attempt=0, reason="error")
+    for tokens, expected in ((False, []), (True, ["token", "token_reset"])):
+        out = io.StringIO()
+        reporter = JsonEvents(out, tokens=tokens)
+        reporter(token)
+        reporter(reset)
+        assert [d["event"] for d in map(json.loads, out.getvalue().splitlines())] == expected
 
 
 # -- (c) mapping access, as when events were dicts ----------------------------------------------

@@ -268,3 +268,69 @@ def test_a_resample_reuses_its_prompt_and_writes_what_a_fresh_call_writes() -> N
         assert reused.text == fresh.text and reused.completion_tokens == fresh.completion_tokens
     finally:
         clear_model_cache()
+
+
+# -- streaming ---------------------------------------------------------------------------------
+@needs_model
+async def test_a_stream_gives_the_text_and_usage_of_the_same_call_unstreamed() -> None:
+    """Pieces as llama.cpp decodes them, joined: the text ``ainvoke`` gives for the same seed
+    (sampled, not greedy), a stop sequence cut the same way, the same usage in the last chunk."""
+    m = model(temperature=0.8, seed=7, max_tokens=40)
+    asks = [
+        (PROMPT, None, 4),
+        ([HumanMessage("Count from 1 to 10, separated by commas.")], ["5"], 1),
+    ]
+    for messages, stop, at_least in asks:
+        whole = await m.ainvoke(messages, stop=stop)
+        chunks = [c async for c in m.astream(messages, stop=stop)]
+        pieces = [str(c.content) for c in chunks if c.content]
+        assert len(pieces) >= at_least
+        assert "".join(pieces) == whole.content
+        joined = chunks[0]
+        for c in chunks[1:]:
+            joined = joined + c
+        assert joined.usage_metadata is not None and whole.usage_metadata is not None
+        for key in ("input_tokens", "output_tokens", "total_tokens"):
+            assert joined.usage_metadata[key] == whole.usage_metadata[key]
+        assert joined.response_metadata["finish_reason"] == whole.response_metadata["finish_reason"]
+
+
+@needs_model
+async def test_cancelling_a_stream_stops_its_generation() -> None:
+    """The task reading a stream is cancelled after the first piece: the worker thread stops at
+    its next token (finish ``cancelled``), long before its budget."""
+    m = model(temperature=0.8, seed=3, max_tokens=400)
+    engine = m.loaded().engine
+    real = engine._run
+    ended = threading.Event()
+    finished: list[Any] = []
+
+    def recording(*args: Any) -> Any:
+        try:
+            out = real(*args)
+            finished.append(out)
+            return out
+        finally:
+            ended.set()
+
+    first = asyncio.Event()
+
+    async def read() -> None:
+        ask = [HumanMessage("Tell a long story about a lighthouse keeper and a storm.")]
+        async for chunk in m.astream(ask):
+            if chunk.content:
+                first.set()
+
+    engine._run = recording  # type: ignore[method-assign]
+    try:
+        task = asyncio.ensure_future(read())
+        await first.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await asyncio.to_thread(ended.wait, 120)
+    finally:
+        engine._run = real  # type: ignore[method-assign]
+    (out,) = finished
+    assert out.finish_reason == "cancelled"
+    assert out.completion_tokens < 400

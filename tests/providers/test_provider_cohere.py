@@ -452,3 +452,52 @@ def test_importing_the_module_loads_no_sdk():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert "LOADED []" in out
+
+
+def sse(*texts: str, input_tokens: int = 30, output_tokens: int = 7) -> httpx.Response:
+    """A streamed v2 chat answer, as Cohere sends it: server-sent events, the text in pieces."""
+    events: list[dict[str, Any]] = [
+        {"type": "message-start", "id": "5f3e", "delta": {"message": {"role": "assistant"}}},
+        {"type": "content-start", "index": 0, "delta": {"message": {"content": {"type": "text"}}}},
+        *(
+            {"type": "content-delta", "index": 0, "delta": {"message": {"content": {"text": t}}}}
+            for t in texts
+        ),
+        {"type": "content-end", "index": 0},
+        {
+            "type": "message-end",
+            "delta": {
+                "finish_reason": "COMPLETE",
+                "usage": {
+                    "billed_units": {"input_tokens": 12, "output_tokens": output_tokens},
+                    "tokens": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+                },
+            },
+        },
+    ]
+    body = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, text=body)
+
+
+def test_a_streamed_run_reads_the_stream_with_the_same_request(project, tmp_path, cohere_api):
+    """With ``stream=True`` the request asks for a stream and still carries the call's seed and
+    schema; the pieces come as tokens, the usage from the last event."""
+    from dramaturg.events import Token
+
+    cohere_api.answer(sse('{"title": ', '"Tidewater", ', '"acts": 3}', output_tokens=9))
+    chain = load_chain(project(JSON_CHAIN.replace("SCHEMA", json.dumps(SCHEMA))))
+    events: list[Any] = []
+    result = chain.run(
+        {"topic": "tides"}, out=tmp_path / "out", stream=True, on_event=events.append
+    )
+    assert result.ok, result.steps["plan"].error
+    assert result["plan"] == {"title": "Tidewater", "acts": 3}
+    body = cohere_api.body()
+    assert body["stream"] is True
+    assert body["seed"] == 7
+    assert body["response_format"] == {"type": "json_object", "json_schema": SCHEMA}
+    texts = [e.text for e in events if isinstance(e, Token)]
+    assert len(texts) > 1 and "".join(texts) == '{"title": "Tidewater", "acts": 3}'
+    usage = result.steps["plan"].usage
+    assert (usage.input_tokens, usage.output_tokens) == (30, 9)
+    assert_key_absent(tmp_path)

@@ -54,3 +54,30 @@ def test_two_step_chain_runs_reproducibly_and_json_is_schema_valid(project, tmp_
     assert first.steps["hero"].attempts == 1  # the grammar made the first answer valid
     second = chain.run({"topic": "a lighthouse"}, out=tmp_path / "b")
     assert second.outputs == first.outputs  # temperature 0 + seed: identical
+
+
+def test_a_streamed_run_gives_the_same_outputs_and_tokens_that_make_them(project, tmp_path):
+    """The embedded model streams through the engine: the seed and the JSON schema reach it as
+    they do unstreamed (the outputs are the same), and each call's tokens make its raw answer."""
+    import json
+
+    from dramaturg.events import Token, TokenReset
+
+    path = project(CHAIN.replace("SCHEMA", json.dumps(SCHEMA)))
+    chain = load_chain(path)
+    plain = chain.run({"topic": "a lighthouse"}, out=None, cache=False)
+    events = []
+    streamed = chain.run(
+        {"topic": "a lighthouse"}, out=tmp_path, cache=False, stream=True, on_event=events.append
+    )
+    assert streamed.ok and streamed.outputs == plain.outputs
+    texts: dict[str, str] = {}
+    for e in events:
+        if isinstance(e, Token):
+            texts[e.step] = texts.get(e.step, "") + e.text
+        elif isinstance(e, TokenReset):
+            texts[e.step] = ""
+    for step in ("title", "tagline", "hero"):
+        raw = json.loads(next(tmp_path.glob(f"*/steps/{step}.json")).read_text())["raw"]
+        assert texts[step] == raw
+        assert len([e for e in events if isinstance(e, Token) and e.step == step]) > 1

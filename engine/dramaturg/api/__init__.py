@@ -129,6 +129,7 @@ class Chain:
         export: bool = True,
         seed: int | None = None,
         cache: CacheSetting = None,
+        stream: bool = False,
     ) -> RunResult:
         """Run the chain.
 
@@ -139,9 +140,10 @@ class Chain:
         ``seed`` replaces every model's seed for this run. ``dry_run`` replaces every model by
         the fakes. ``cache`` is the step cache: ``None`` its default folder
         (``$DRAMATURG_CACHE_DIR``, ``$XDG_CACHE_HOME/dramaturg`` or ``~/.cache/dramaturg``),
-        ``False`` none, or a folder (which must be usable); dry runs use none. The result holds
-        every step's
-        status and output; check ``result.ok`` or call ``result.raise_for_status()``.
+        ``False`` none, or a folder (which must be usable); dry runs use none. ``stream``:
+        ``on_event`` also gets each answer in pieces as the model writes it (``token`` events;
+        the outputs are the same). The result holds every step's status and output; check
+        ``result.ok`` or call ``result.raise_for_status()``.
         """
         options = RunOptions(
             concurrency=concurrency,
@@ -150,6 +152,7 @@ class Chain:
             cache=cache,
             export=export,
             on_event=on_event,
+            stream=stream,
         )
         values = resolve_inputs(self.spec.inputs, dict(inputs or {}), from_text=text_inputs)
         session = self.session(values, options, models=models, dry_run=dry_run, seed=seed)

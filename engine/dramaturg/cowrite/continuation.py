@@ -58,10 +58,11 @@ async def acontinue_step(
     seed: int | None = None,
     templates: Sequence[str | Path] = (),
     on_event: Callable[[Event], None] | None = None,
+    stream: bool = False,
 ) -> Version:
     """Ask the step's model to extend its output (a fan-out step: ``item``'s); returns the new
     CONTINUE version. ``seed``: the call's seed (default: the step's + 1000 per version).
-    ``models`` and ``templates`` as for :func:`dramaturg.rerun`."""
+    ``models``, ``templates`` and ``stream`` as for :func:`dramaturg.rerun`."""
     state = RunState(run_dir)
     state.require_done(step)
     spec = state.spec.steps[step]
@@ -76,7 +77,10 @@ async def acontinue_step(
             hint=f"e.g. dramaturg continue {state.root} {step} 0",
         )
     opened = reopen(
-        state, templates=templates, models=models, options=RunOptions(on_event=on_event)
+        state,
+        templates=templates,
+        models=models,
+        options=RunOptions(on_event=on_event, stream=stream),
     )
     session = opened.session
     try:

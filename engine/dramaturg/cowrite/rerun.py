@@ -90,6 +90,7 @@ async def arerun(
     cache: CacheSetting = None,
     on_event: Callable[[Event], None] | None = None,
     export: bool = True,
+    stream: bool = False,
 ) -> RunResult:
     """Run the chain of ``run_dir`` again in that folder (see the module's description).
 
@@ -97,8 +98,10 @@ async def arerun(
     regenerate with everything downstream; ``seed``: the seed of those new calls. ``models``
     as for :func:`dramaturg.resume_run` (models the run was given as Python objects must be given
     again); ``templates``: folders looked up first, before the run's own ``--templates`` and the
-    chain's prompt folders. ``cache``: ``None`` as the run. Returns the run's result; each new
-    version is announced by an event ``version`` (see :func:`dramaturg.step_history`).
+    chain's prompt folders. ``cache``: ``None`` as the run. ``stream``: the new calls' answers
+    come in ``token`` events too, as for :meth:`dramaturg.Chain.arun`. Returns the run's
+    result; each new version is announced by an event ``version`` (see
+    :func:`dramaturg.step_history`).
     """
     state = RunState(run_dir)
     targets = [parse_target(t) for t in only]
@@ -117,6 +120,7 @@ async def arerun(
         backoff=backoff,
         cache=cache,
         export=False,  # after the versions are recorded
+        stream=stream,
     )
     opened = reopen(state, templates=templates, models=models, options=options)
     chain = opened.chain

@@ -2,7 +2,8 @@
 
 Every line is an object with ``event`` (its name) and ``time`` (epoch seconds); the events and
 their fields are listed in ``docs/runs.md``. The last line is always ``summary`` (also after an
-interruption) or ``error`` (nothing ran, or the run could not finish).
+interruption) or ``error`` (nothing ran, or the run could not finish). ``token`` and
+``token_reset`` events (a run that streams) are left out unless asked for (``tokens=True``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from ..events import (
     RunFinished,
     RunStarted,
     Summary,
+    Token,
+    TokenReset,
 )
 from ..result import RunResult
 from ..secrets import scrub
@@ -74,8 +77,10 @@ def summary_event(result: RunResult) -> Summary:
 class JsonEvents:
     """A reporter writing JSON lines."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, *, tokens: bool = False) -> None:
         self.stream = stream or sys.stdout
+        #: write ``token`` and ``token_reset`` events too
+        self.tokens = tokens
         self.run_dir: str | None = None
         self.status = "starting"
 
@@ -89,6 +94,8 @@ class JsonEvents:
             self.run_dir = event.run_dir
         elif isinstance(event, RunFinished):
             self.status = event.status
+        elif isinstance(event, (Token, TokenReset)) and not self.tokens:
+            return
         self.write(event)
 
     def summary(self, result: RunResult) -> None:

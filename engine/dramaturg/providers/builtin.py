@@ -63,7 +63,7 @@ def register(add: Callable[[Provider], None]) -> None:
         Provider(
             name="fake",
             description="Deterministic fake text and image models for tests and --dry-run "
-            "(options.extra: latency, responses, fail).",
+            "(options.extra: latency, stream_latency, responses, fail).",
             text=_fake_text,
             image=_fake_image,
             default_model="fake",

@@ -39,6 +39,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 from dramaturg.errors import ProviderError
+from dramaturg.providers.callmeta import call_metadata
 from dramaturg.providers.cohere_http import check_async, check_sync, classify, ssl_context
 from dramaturg.providers.cohere_schema import cohere_schema
 
@@ -118,6 +119,38 @@ def chat_model_class() -> type[BaseChatModel]:
     from langchain_core.outputs import ChatGenerationChunk, ChatResult
     from pydantic import Field, SecretStr, model_validator
 
+    class CountedStreams:
+        """The SDK's v2 client, whose streams end with the ``tokens`` counts in ``billed_units``
+        too: ChatCohere counts a stream's usage from ``billed_units``, an answer's from
+        ``tokens``, and a streamed run must count what an unstreamed one does."""
+
+        def __init__(self, v2: Any) -> None:
+            self.v2 = v2
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.v2, name)
+
+        async def chat_stream(self, **request: Any) -> AsyncIterator[Any]:
+            async for event in self.v2.chat_stream(**request):
+                usage = getattr(getattr(event, "delta", None), "usage", None)
+                if event.type == "message-end" and usage is not None and usage.tokens:
+                    counts = {
+                        "input_tokens": usage.tokens.input_tokens,
+                        "output_tokens": usage.tokens.output_tokens,
+                    }
+                    billed = usage.billed_units
+                    usage.billed_units = (
+                        billed.model_copy(update=counts)
+                        if billed is not None
+                        else cohere.UsageBilledUnits(**counts)
+                    )
+                yield event
+
+    class AsyncClient(cohere.AsyncClient):
+        @property
+        def v2(self) -> Any:
+            return CountedStreams(super().v2)
+
     class DramaturgChatCohere(ChatCohere):
         """``ChatCohere`` (v2 API) that never retries on its own, sends every sampling option,
         follows the engine's per-call metadata and rejects malformed response bodies clearly.
@@ -166,7 +199,7 @@ def chat_model_class() -> type[BaseChatModel]:
                     event_hooks={"response": [check_sync]},
                 ),
             )
-            self.async_client = cohere.AsyncClient(
+            self.async_client = AsyncClient(
                 **common,
                 httpx_client=httpx.AsyncClient(
                     timeout=timeout,
@@ -222,7 +255,7 @@ def chat_model_class() -> type[BaseChatModel]:
             run_manager: CallbackManagerForLLMRun | None = None,
             **kwargs: Any,
         ) -> ChatResult:
-            meta = run_manager.metadata if run_manager else None
+            meta = call_metadata(run_manager)
             return super()._generate(
                 messages,
                 stop=self.stop if stop is None else stop,
@@ -237,7 +270,7 @@ def chat_model_class() -> type[BaseChatModel]:
             run_manager: AsyncCallbackManagerForLLMRun | None = None,
             **kwargs: Any,
         ) -> ChatResult:
-            meta = run_manager.metadata if run_manager else None
+            meta = call_metadata(run_manager)
             return await super()._agenerate(
                 messages,
                 stop=self.stop if stop is None else stop,
@@ -252,7 +285,7 @@ def chat_model_class() -> type[BaseChatModel]:
             run_manager: CallbackManagerForLLMRun | None = None,
             **kwargs: Any,
         ) -> Iterator[ChatGenerationChunk]:
-            meta = run_manager.metadata if run_manager else None
+            meta = call_metadata(run_manager)
             yield from super()._stream(
                 messages,
                 stop=self.stop if stop is None else stop,
@@ -267,7 +300,7 @@ def chat_model_class() -> type[BaseChatModel]:
             run_manager: AsyncCallbackManagerForLLMRun | None = None,
             **kwargs: Any,
         ) -> AsyncIterator[ChatGenerationChunk]:
-            meta = run_manager.metadata if run_manager else None
+            meta = call_metadata(run_manager)
             async for chunk in super()._astream(
                 messages,
                 stop=self.stop if stop is None else stop,

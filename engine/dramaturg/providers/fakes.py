@@ -14,7 +14,9 @@ lines for ``parse: lines``, labelled records for ``parse: sections``, an instanc
 A response value is a string, a list (fan-out items take the entry at their index; a plain step
 takes the next entry on each attempt) or a callable receiving the :class:`FakeCall`.
 ``fail`` maps a step (or ``"step/item"``) to how many calls fail with a transient error before
-succeeding, or to ``"always"`` for a permanent error.
+succeeding, or to ``"always"`` for a permanent error. Streamed (``astream``), the answer comes a
+word at a time (with the spaces after it), ``stream_latency`` seconds apart, after ``latency``;
+the pieces make the same text as ``ainvoke``'s answer, the last chunk carries the usage.
 """
 
 from __future__ import annotations
@@ -22,28 +24,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
 from ..errors import ModelError
 from ..images import ImageModel, ImageRequest, ImageResult
-
-_WORDS = (  # noqa: SIM905
-    "salt road lantern harbour mara orin storm letter tower bell winter garden river mask "
-    "promise ledger clock cellar rooftop ferry signal widow captain echo ash orchard train "
-    "silence debt mirror compass violin archive fever border"
-).split()
+from .callmeta import call_metadata
+from .fake_answers import derived_response, seeded_rng
 
 Response = str | list[str] | Callable[["FakeCall"], str]
 
@@ -63,75 +60,6 @@ class FakeCall:
     parse: dict[str, Any] = field(default_factory=dict)
     #: the seed the engine asked for (model seed + attempt), if any
     seed: int | None = None
-
-
-def _rng(text: str) -> random.Random:
-    return random.Random(int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big"))
-
-
-def _words(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(_WORDS) for _ in range(n))
-
-
-def _string(schema: dict[str, Any], rng: random.Random) -> str:
-    """Words that fit the schema's ``pattern`` and length bounds where a few shapes can."""
-    pattern = schema.get("pattern")
-    lo, hi = int(schema.get("minLength", 0)), int(schema.get("maxLength", 10**6))
-    # a pattern opening with literal alternatives, "^(Mara|Orin) ...": start with the first
-    lead = re.match(r"\^\(([\w' ]+)[|)]", pattern or "")
-    prefix = f"{lead.group(1)} " if lead else ""
-    for n in (3, 1, 2, 5, 8, 12, 20):
-        words = _words(rng, n)
-        if prefix:
-            words = prefix + words
-        for cand in (words, words.capitalize(), f"{words.capitalize()}.", words.title()):
-            if lo <= len(cand) <= hi and (pattern is None or re.search(pattern, cand)):
-                return cand
-    return _words(rng, 3)
-
-
-def _from_schema(
-    schema: dict[str, Any], rng: random.Random, depth: int = 0, root: dict[str, Any] | None = None
-) -> Any:
-    root = schema if root is None else root
-    if depth > 16:  # a recursive schema ($ref: "#"): stop where an instance may
-        return None
-    if "$ref" in schema:
-        ref = str(schema["$ref"])
-        target: Any = root if ref.startswith("#") else {}  # never fetched: a plain string
-        for part in ref.removeprefix("#/").split("/") if ref.startswith("#/") else []:
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        return _from_schema(target if isinstance(target, dict) else {}, rng, depth + 1, root)
-    for key in ("anyOf", "oneOf"):
-        if schema.get(key):
-            return _from_schema(schema[key][0], rng, depth, root)
-    if "enum" in schema:
-        return schema["enum"][0]
-    if "const" in schema:
-        return schema["const"]
-    kind = schema.get("type", "string")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object":
-        props = schema.get("properties", {})
-        return {k: _from_schema(v, rng, depth + 1, root) for k, v in props.items()}
-    if kind == "array":
-        fixed = [_from_schema(p, rng, depth + 1, root) for p in schema.get("prefixItems", [])]
-        items = schema.get("items", {})
-        n = max(int(schema.get("minItems", 0)), 0 if depth > 3 or fixed else 2)
-        n = min(n, int(schema.get("maxItems", n)))
-        if not isinstance(items, dict):  # items: false closes a prefixItems tuple
-            return fixed
-        return fixed + [_from_schema(items, rng, depth + 1, root) for _ in range(n - len(fixed))]
-    if kind == "integer":
-        return int(schema.get("minimum", rng.randint(1, 9)))
-    if kind == "number":
-        return float(schema.get("minimum", rng.randint(1, 9)))
-    if kind == "boolean":
-        return True
-    if kind == "null":
-        return None
-    return _string(schema, rng)
 
 
 def _describe(value: Any) -> Any:
@@ -157,16 +85,20 @@ def _describe(value: Any) -> Any:
 
 
 def fake_options(extra: Mapping[str, Any]) -> dict[str, Any]:
-    """``latency``, ``responses`` and ``fail`` of a fake model's ``extra`` options, checked
-    (other keys are another provider's, as in a dry run, and ignored). Raises ProviderError."""
+    """``latency``, ``stream_latency``, ``responses`` and ``fail`` of a fake model's ``extra``
+    options, checked (other keys are another provider's, as in a dry run, and ignored). Raises
+    ProviderError."""
     from ..errors import ProviderError
 
-    latency = extra.get("latency", 0.0)
-    if isinstance(latency, bool) or not isinstance(latency, (int, float)) or latency < 0:
-        raise ProviderError(
-            f"fake model: option 'latency' must be seconds >= 0, got {latency!r}",
-            hint="e.g. extra: {latency: 0.1}",
-        )
+    seconds = {}
+    for name in ("latency", "stream_latency"):
+        value = extra.get(name, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ProviderError(
+                f"fake model: option '{name}' must be seconds >= 0, got {value!r}",
+                hint=f"e.g. extra: {{{name}: 0.1}}",
+            )
+        seconds[name] = float(value)
     responses = extra.get("responses") or {}
     fail = extra.get("fail") or {}
     if not isinstance(responses, dict):
@@ -183,28 +115,12 @@ def fake_options(extra: Mapping[str, Any]) -> dict[str, Any]:
             f"got {fail!r}",
             hint="e.g. extra: {fail: {title: 2, plot: always}}",
         )
-    return {"latency": float(latency), "responses": dict(responses), "fail": dict(fail)}
+    return {**seconds, "responses": dict(responses), "fail": dict(fail)}
 
 
-def derived_response(prompt: str, parse: dict[str, Any]) -> str:
-    """The fake's unscripted answer: derived from the prompt, shaped to the parser."""
-    import json
-
-    rng = _rng(prompt)
-    kind = parse.get("type", "text")
-    if kind == "lines":
-        return "\n".join(f"{i}. {_words(rng, 4)}" for i in range(1, 4))
-    if kind == "sections":
-        fields = parse.get("fields") or []
-        labels = list(fields.values()) if isinstance(fields, dict) else list(fields)
-        records = 3 if parse.get("multiple") else 1
-        return "\n\n".join(
-            "\n".join(f"{label}: {_words(rng, 5)}" for label in labels) for _ in range(records)
-        )
-    if kind == "json" or parse.get("schema"):
-        schema = parse.get("schema") or {"type": "object", "properties": {"text": {}}}
-        return json.dumps(_from_schema(schema, rng))
-    return f"{_words(rng, 8).capitalize()}."
+def pieces(text: str) -> list[str]:
+    """The pieces a fake model streams ``text`` in: each word with the spaces after it."""
+    return re.findall(r"\s+|\S+\s*", text) if text else [""]
 
 
 class FakeChatModel(BaseChatModel):
@@ -213,6 +129,8 @@ class FakeChatModel(BaseChatModel):
     model_name: str = "fake"
     responses: dict[str, Any] = {}
     latency: float = 0.0
+    #: seconds between the pieces of a streamed answer
+    stream_latency: float = 0.0
     fail: dict[str, int | str] = {}
     #: optional callable (FakeCall) -> float seconds, overriding ``latency``
     latency_fn: Callable[[FakeCall], float] | None = None
@@ -275,25 +193,52 @@ class FakeChatModel(BaseChatModel):
     def _delay(self, call: FakeCall) -> float:
         return self.latency_fn(call) if self.latency_fn else self.latency
 
+    def _end(self, call: FakeCall) -> None:
+        call.ended = time.monotonic()
+        with self._lock:
+            self._in_flight -= 1
+
     def _finish(self, call: FakeCall) -> ChatResult:
         try:
             self._maybe_fail(call)
             text = self._answer(call)
         finally:
-            call.ended = time.monotonic()
-            with self._lock:
-                self._in_flight -= 1
-        usage = {
-            "input_tokens": len((call.system + " " + call.prompt).split()),
-            "output_tokens": len(text.split()),
-        }
-        usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+            self._end(call)
         msg = AIMessage(
             content=text,
-            usage_metadata=usage,
+            usage_metadata=_usage(call, text),
             response_metadata={"model_name": self.model_name},
         )
         return ChatResult(generations=[ChatGeneration(message=msg)])
+
+    async def _streamed(
+        self, call: FakeCall, delay: float, broken: Exception | None = None
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        """The answer to ``call`` in :func:`pieces` after ``delay`` seconds, then a last chunk
+        with the usage; ``broken``: raised halfway through (a connection lost mid-answer)."""
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            self._maybe_fail(call)
+            text = self._answer(call)
+            parts = pieces(text)
+            half = max(1, len(parts) // 2)
+            for i, piece in enumerate(parts):
+                if broken is not None and i == half:
+                    raise broken
+                if self.stream_latency:
+                    await asyncio.sleep(self.stream_latency)
+                yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+            if broken is not None:
+                raise broken
+        finally:
+            self._end(call)
+        last = AIMessageChunk(
+            content="",
+            usage_metadata=_usage(call, text),
+            response_metadata={"model_name": self.model_name},
+        )
+        yield ChatGenerationChunk(message=last)
 
     def _keys(self, call: FakeCall) -> list[str]:
         keys = [f"{call.step}/{call.item}"] if call.item is not None else []
@@ -338,7 +283,7 @@ class FakeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        call = self._begin(messages, stop, dict(run_manager.metadata) if run_manager else {})
+        call = self._begin(messages, stop, call_metadata(run_manager))
         delay = self._delay(call)
         if delay:
             time.sleep(delay)
@@ -351,7 +296,7 @@ class FakeChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        call = self._begin(messages, stop, dict(run_manager.metadata) if run_manager else {})
+        call = self._begin(messages, stop, call_metadata(run_manager))
         delay = self._delay(call)
         try:
             if delay:
@@ -361,6 +306,27 @@ class FakeChatModel(BaseChatModel):
                 self._in_flight -= 1
             raise
         return self._finish(call)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        call = self._begin(messages, stop, call_metadata(run_manager))
+        async for chunk in self._streamed(call, self._delay(call)):
+            yield chunk
+
+
+def _usage(call: FakeCall, text: str) -> dict[str, int]:
+    """One token a word: the prompt's in, the answer's out."""
+    usage = {
+        "input_tokens": len((call.system + " " + call.prompt).split()),
+        "output_tokens": len(text.split()),
+    }
+    usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+    return usage
 
 
 class FakeImageModel(ImageModel):
@@ -379,7 +345,7 @@ class FakeImageModel(ImageModel):
         self.requests.append(request)
         if self.latency:
             await asyncio.sleep(self.latency)
-        rng = _rng(f"{request.prompt}|{request.seed}")
+        rng = seeded_rng(f"{request.prompt}|{request.seed}")
         size = (request.width or self.size[0], request.height or self.size[1])
         img = Image.new("RGB", size, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
         draw = ImageDraw.Draw(img)

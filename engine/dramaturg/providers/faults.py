@@ -16,12 +16,14 @@ sections...; answers also depend on the call's seed) but fails calls, determinis
           permanent_rate: 0.0         # share of calls failing for good
           fault_seed: 0               # which calls fail
           echo_keys: false            # errors quote the API keys in the environment
-          latency: 0.0                # seconds per call; also responses and fail, as `fake`
+          latency: 0.0                # seconds a call; stream_latency, responses, fail: as `fake`
 
 The faults are what the engine meets from web APIs: ``rate_limit`` (HTTP 429 with Retry-After),
 ``server_error`` (500, 502 or 503), ``timeout`` (httpx.ReadTimeout), ``disconnect``
 (httpx.RemoteProtocolError: the server closed the connection) and ``hang`` (the call takes
 ``hang`` seconds, 30 by default, for the engine's ``timeout`` to cut; then it times out itself).
+A streamed call (``astream``) meets ``timeout`` and ``disconnect`` halfway through its answer,
+after some of its pieces; the others before the first.
 Whether the n-th try of a call fails depends only on the seed, the call (step, item, attempt,
 prompt) and n, not on timing or concurrency: a run repeated with the same seeds meets the same
 faults. ``echo_keys`` makes errors quote the keys of the environment (every variable named like a
@@ -36,26 +38,22 @@ import hashlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field, SkipValidation
 
 from ..errors import ProviderError
 from ..images import ImageRequest, ImageResult
 from ..secrets import secret_values
-from .fakes import (
-    FakeCall,
-    FakeChatModel,
-    FakeImageModel,
-    derived_response,
-    fake_options,
-)
+from .callmeta import call_metadata
+from .fake_answers import derived_response
+from .fakes import FakeCall, FakeChatModel, FakeImageModel, fake_options
 
 TRANSIENT_FAULTS = ("rate_limit", "timeout", "server_error", "disconnect")
 ALL_FAULTS = (*TRANSIENT_FAULTS, "hang")
@@ -71,7 +69,9 @@ OPTIONS = {
     "echo_keys": "errors quote the API keys in the environment",
     "hang": "seconds a 'hang' fault lasts before it times out",
 }
-_FAKE_OPTIONS = ("latency", "responses", "fail")
+_FAKE_OPTIONS = ("latency", "stream_latency", "responses", "fail")
+#: the faults a streamed answer meets after some of its pieces (the others come before any)
+MID_STREAM = ("timeout", "disconnect")
 
 
 def _uniform(*parts: object) -> float:
@@ -224,11 +224,6 @@ class FlakyChatModel(FakeChatModel):
         keys = [k for k in self._keys(call) if k != "None"]
         return self.plan.decide(identity, keys), identity
 
-    def _abandon(self, call: FakeCall) -> None:
-        call.ended = time.monotonic()
-        with self._lock:
-            self._in_flight -= 1
-
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -236,7 +231,7 @@ class FlakyChatModel(FakeChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        call = self._begin(messages, stop, dict(run_manager.metadata) if run_manager else {})
+        call = self._begin(messages, stop, call_metadata(run_manager))
         fault, identity = self._fault(call)
         try:
             delay = self.plan.hang if fault == "hang" else self._delay(call)
@@ -245,7 +240,7 @@ class FlakyChatModel(FakeChatModel):
             if fault is not None:
                 raise self.plan.error(fault, identity)
         except BaseException:
-            self._abandon(call)
+            self._end(call)
             raise
         return self._finish(call)
 
@@ -256,7 +251,7 @@ class FlakyChatModel(FakeChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        call = self._begin(messages, stop, dict(run_manager.metadata) if run_manager else {})
+        call = self._begin(messages, stop, call_metadata(run_manager))
         fault, identity = self._fault(call)
         try:
             delay = self.plan.hang if fault == "hang" else self._delay(call)
@@ -265,9 +260,35 @@ class FlakyChatModel(FakeChatModel):
             if fault is not None:
                 raise self.plan.error(fault, identity)
         except BaseException:
-            self._abandon(call)
+            self._end(call)
             raise
         return self._finish(call)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        call = self._begin(messages, stop, call_metadata(run_manager))
+        fault, identity = self._fault(call)
+        if fault in MID_STREAM:
+            broken = self.plan.error(str(fault), identity)
+            stream = self._streamed(call, self._delay(call), broken=broken)
+        else:
+            try:
+                delay = self.plan.hang if fault == "hang" else self._delay(call)
+                if delay:
+                    await asyncio.sleep(delay)
+                if fault is not None:
+                    raise self.plan.error(fault, identity)
+            except BaseException:
+                self._end(call)
+                raise
+            stream = self._streamed(call, 0.0)
+        async for chunk in stream:
+            yield chunk
 
 
 class FlakyImageModel(FakeImageModel):

@@ -15,6 +15,11 @@ Per-call metadata understood (``config={"metadata": {...}}`` on ``invoke``/``ain
   constrain the output to JSON matching the schema (a llama.cpp grammar); ``json`` without a
   schema: to any JSON object.
 * ``dramaturg_seed = 7``: the sampling seed for this call, instead of the ``seed`` field.
+
+Streamed (``astream``), the text comes as llama.cpp decodes it (a piece that may start a stop
+sequence waits for the next), then a last chunk with the usage: the pieces make the text
+``ainvoke`` gives for the same call. Generation runs in a worker thread; cancelling the task
+that reads the stream stops it at its next token.
 """
 
 from __future__ import annotations
@@ -22,17 +27,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
 from dramaturg.errors import ModelError, ProviderError
 
+from .callmeta import call_metadata
 from .llama_engine import Sampling
 from .local_cpu import default_parallel, default_threads
 from .local_loading import (
@@ -49,6 +56,7 @@ from .local_loading import (
     load_model,
     resolve_model_path,
 )
+from .threadstream import streamed
 
 if TYPE_CHECKING:
     from dramaturg.providers.registry import ModelConfig
@@ -246,7 +254,12 @@ class LocalChatModel(BaseChatModel):
             grammar=grammar,
         )
 
-    def _call(self, req: _Request, cancel: threading.Event | None = None) -> ChatResult:
+    def _call(
+        self,
+        req: _Request,
+        cancel: threading.Event | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> ChatResult:
         model = self.loaded()
         try:
             out = model.engine.generate(
@@ -255,6 +268,7 @@ class LocalChatModel(BaseChatModel):
                 max_tokens=req.max_tokens,
                 stop=req.stop,
                 grammar=req.grammar,
+                on_text=on_text,
                 cancel=cancel,
             )
         except (ModelError, ProviderError):
@@ -287,7 +301,7 @@ class LocalChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        metadata = dict(run_manager.metadata or {}) if run_manager else {}
+        metadata = call_metadata(run_manager)
         return self._call(self._request(messages, stop, metadata, dict(kwargs)))
 
     async def _agenerate(
@@ -297,7 +311,7 @@ class LocalChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        metadata = dict(run_manager.metadata or {}) if run_manager else {}
+        metadata = call_metadata(run_manager)
         req = await asyncio.to_thread(self._request, messages, stop, metadata, dict(kwargs))
         cancel = threading.Event()
         try:
@@ -305,6 +319,18 @@ class LocalChatModel(BaseChatModel):
         except asyncio.CancelledError:
             cancel.set()  # the thread stops at its next token and frees its context
             raise
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        metadata = call_metadata(run_manager)
+        req = await asyncio.to_thread(self._request, messages, stop, metadata, dict(kwargs))
+        async for chunk in streamed(lambda cancel, on_text: self._call(req, cancel, on_text)):
+            yield chunk
 
 
 def local_text(config: ModelConfig) -> BaseChatModel:

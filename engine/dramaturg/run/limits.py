@@ -67,17 +67,20 @@ def text_of(content: Any) -> str:
     and bells would otherwise reach the parsers, the run's files, exports and terminals), lone
     surrogates replaced, and known credentials masked: an answer that echoes an API key must
     not store it in the run folder, the call log or the step cache."""
+    return scrub(clean_text(plain_text(content)))
+
+
+def plain_text(content: Any) -> str:
+    """The text of a message's content (a string, or a list of text parts), as it came."""
     if isinstance(content, str):
-        text = content
-    elif isinstance(content, list):
-        text = "".join(
+        return content
+    if isinstance(content, list):
+        return "".join(
             p if isinstance(p, str) else str(p.get("text", ""))
             for p in content
             if isinstance(p, (str, dict))
         )
-    else:
-        text = str(content)
-    return scrub(clean_text(text))
+    return str(content)
 
 
 def classify(

@@ -54,6 +54,7 @@ async def aresume_run(
     export: bool = True,
     limiter: CallLimits | None = None,
     step_cache: CacheStore | None = None,
+    stream: bool = False,
 ) -> RunResult:
     """Finish the run in ``run_dir``: keep what it finished, run the rest, export.
 
@@ -63,7 +64,7 @@ async def aresume_run(
     ``None`` means as the run: no cache if it ran without one, else the folder it used.
     Finished work is kept from the run folder whatever the cache setting. ``limiter`` and
     ``step_cache``: limits and a step cache shared with other runs (a batch's), instead of this
-    run's own.
+    run's own. ``stream`` as for :meth:`Chain.arun`.
     """
     root = Path(run_dir)
     manifest = read_manifest(root)
@@ -85,6 +86,7 @@ async def aresume_run(
         on_event=on_event,
         limiter=limiter,
         step_cache=step_cache,
+        stream=stream,
     )
     session = RunSession.open(
         chain.checked,

@@ -67,6 +67,9 @@ class RunOptions:
     #: limits shared with other runs (a batch's rows): calls in flight and each model's
     #: concurrency and rate limit hold across all of them; None: the run's own
     limiter: CallLimits | None = None
+    #: text calls stream: ``on_event`` gets a ``token`` event per piece of each answer as the
+    #: model writes it (the answers, the step cache and the run folder are the same without)
+    stream: bool = False
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -85,6 +88,7 @@ class RunOptions:
         on_event: Callable[[Event], None] | None = None,
         limiter: CallLimits | None = None,
         step_cache: CacheStore | None = None,
+        stream: bool = False,
     ) -> RunOptions:
         """The options of a run going on in its folder: ``concurrency`` and ``cache`` as its
         manifest's ``recorded`` settings have them unless given (no cache if it ran without)."""
@@ -99,6 +103,7 @@ class RunOptions:
             on_event=on_event,
             limiter=limiter,
             step_cache=step_cache,
+            stream=stream,
         )
 
     @property
@@ -108,6 +113,7 @@ class RunOptions:
             retries=self.retries,
             backoff=self.backoff,
             limiter=self.limiter,
+            stream=self.stream,
         )
 
 

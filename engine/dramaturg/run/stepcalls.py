@@ -6,6 +6,7 @@ it is kept (run folder, step cache) is the runner's business.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,6 +25,7 @@ from ..events import (
     Retry,
 )
 from ..images import ImageModel, ImageRequest
+from ..providers.callmeta import calling
 from ..result import StepResult, Usage
 from ..secrets import scrub
 from ..spec import StepSpec
@@ -33,6 +35,7 @@ from ..store.storage import RunStore
 from . import loopguard
 from .limits import CallLimits, Limiter, classify, text_of
 from .models import CallPolicy, ModelSet
+from .tokens import TokenStream
 
 
 @dataclass
@@ -44,6 +47,8 @@ class RunSettings:
     backoff_max: float = 60.0
     #: limits shared with other runs (None: this run's own, from ``concurrency``)
     limiter: CallLimits | None = None
+    #: text calls read the model's stream and emit ``token`` events as the answer comes
+    stream: bool = False
 
 
 class StepCalls:
@@ -86,9 +91,15 @@ class StepCalls:
         return cls(models, settings, policies, results, store, emit, checked)
 
     async def call(
-        self, sid: str, spec: StepSpec, item: int | None, fn: Callable[[int], Any]
+        self,
+        sid: str,
+        spec: StepSpec,
+        item: int | None,
+        fn: Callable[[int], Any],
+        failed: Callable[[], None] | None = None,
     ) -> Any:
-        """Call the model with retries on transient errors, under the concurrency limits."""
+        """Call the model with retries on transient errors, under the concurrency limits;
+        ``failed`` is told of each try that fails (a streamed answer's text is dropped)."""
         r = self.results[sid]
         name = model_name_for(spec)
         policy = self.policies[name]
@@ -106,6 +117,8 @@ class StepCalls:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if failed is not None:
+                    failed()
                 err = classify(exc, policy.classify)
                 if not err.transient or tries > policy.retries:
                     if err.transient:
@@ -161,8 +174,17 @@ class StepCalls:
         context = "\n".join([system, prompt, *loopguard.strings(read)])  # not to be copied
         failed = 0  # answers that did not parse
         calls = 0
-        samples: list[tuple[Any, str]] = []
+        samples: list[tuple[Any, str, int]] = []
+        tokens = TokenStream(self.emit, sid, item) if self.settings.stream else None
+        dropped = None if tokens is None else functools.partial(tokens.discard, "error")
         repairs: list[dict[str, Any]] = []
+
+        async def streamed(metadata: dict[str, Any], config: dict[str, Any]) -> Any:
+            assert tokens is not None
+            with calling(metadata):  # LangChain gives a model's _astream no run manager
+                chunks = model.astream(messages, stop=options.stop, config=config)
+                return await tokens.collect(chunks)
+
         while failed < spec.attempts:
             metadata = {
                 "dramaturg_step": sid,
@@ -175,11 +197,12 @@ class StepCalls:
             calls += 1
 
             def invoke(_try: int, metadata: dict[str, Any] = metadata) -> Any:
-                return model.ainvoke(
-                    messages, stop=options.stop, config={"metadata": metadata, "run_name": f"{sid}"}
-                )
+                config = {"metadata": metadata, "run_name": f"{sid}"}
+                if tokens is None:
+                    return model.ainvoke(messages, stop=options.stop, config=config)
+                return streamed(metadata, config)
 
-            message = await self.call(sid, spec, item, invoke)
+            message = await self.call(sid, spec, item, invoke, dropped)
             usage = getattr(message, "usage_metadata", None)
             for total in (r.usage, used):
                 total.add(dict(usage) if usage else {"calls": 1})
@@ -192,11 +215,13 @@ class StepCalls:
             except ParseError as exc:
                 last = exc
                 failed += 1
+                if tokens is not None:
+                    tokens.discard("parse")
                 self.emit(ParseFailed(step=sid, item=item, attempt=calls - 1, error=str(exc)))
                 continue
             if guard is None:
                 return CallRecord(value, raw=raw, attempts=calls, usage=used.as_dict())
-            samples.append((value, raw))
+            samples.append((value, raw, tokens.attempt if tokens is not None else 0))
             # first what needs no other item (the item goes on at once), then the earlier items
             found = loopguard.find(value, guard, prompt=context)
             if not found and earlier is not None and guard.across_items:
@@ -207,6 +232,8 @@ class StepCalls:
             repairs.append(
                 {"action": "resampled", "attempt": calls - 1, "findings": _described(found)}
             )
+            if tokens is not None:
+                tokens.discard("resample")
             self.emit(
                 LoopResampled(step=sid, item=item, attempt=calls - 1, finding=_summary(found))
             )
@@ -214,10 +241,12 @@ class StepCalls:
             before = await earlier() if earlier is not None and guard.across_items else ()
             # the first of the samples with the fewest findings, the earlier items all final
             scored = [
-                (loopguard.find(v, guard, prompt=context, earlier=before), v, text)
-                for v, text in samples
+                (loopguard.find(v, guard, prompt=context, earlier=before), v, text, n)
+                for v, text, n in samples
             ]
-            findings, value, raw = min(scored, key=lambda s: len(s[0]))
+            findings, value, raw, attempt = min(scored, key=lambda s: len(s[0]))
+            if tokens is not None:  # the tokens sent are the answer kept
+                tokens.settle(raw, attempt)
             gone = [f for f in findings if loopguard.droppable(f)]
             kept = [f for f in findings if not loopguard.droppable(f)]
             if gone:
