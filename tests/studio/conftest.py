@@ -29,6 +29,32 @@ def dramatron_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return result.run_dir
 
 
+@pytest.fixture(scope="session")
+def streamed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One run of the Dramatron chain on the streaming fake (studio_site.streaming_fake)."""
+    from studio_site import streaming_fake
+
+    from dramaturg import load_chain
+
+    out = tmp_path_factory.mktemp("studio-streamed")
+    result = load_chain(DRAMATRON).run(
+        {"logline": "A keeper who bottles storms must free the last one.", "num_scenes": 4},
+        models={"default": streaming_fake()},
+        out=out,
+        cache=False,
+    )
+    assert result.ok and result.run_dir is not None
+    return result.run_dir
+
+
+@pytest.fixture
+def streamed(tmp_path: Path, streamed_run: Path) -> Path:
+    """A fresh copy of the streamed run, in an output folder of its own."""
+    out = tmp_path / "streamed"
+    out.mkdir()
+    return Path(shutil.copytree(streamed_run, out / streamed_run.name))
+
+
 @pytest.fixture
 def runs(tmp_path: Path, dramatron_run: Path) -> Callable[[], Path]:
     """An output folder holding a fresh copy of the Dramatron run; returns the run's folder."""

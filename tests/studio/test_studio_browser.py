@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from browser import Served, guarded_page, served
+from studio_site import streaming_fake
 
 from dramaturg.studio.app import Studio
 from dramaturg.studio.workspace import Workspace
@@ -44,11 +45,29 @@ async def page(chromium: Any, site: Served, run: Path) -> AsyncIterator[Any]:
         yield p
 
 
-async def open_item(page: Any, step: str, item: int) -> None:
-    await page.locator(f"#item-{item} a", has_text=step).first.click() if step != "plot" else (
-        await page.locator(f"#item-{item} > a").first.click()
+async def settled(page: Any) -> None:
+    """htmx has swapped and settled the last answer (its new elements listen to input)."""
+    await page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
     )
+
+
+async def open_item(page: Any, step: str, item: int) -> None:
+    """Click the navigator's link to ``step`` of scene ``item`` (0-based) and wait for it."""
+    links = (
+        page.locator(f"#item-{item} > a")
+        if step == "plot"
+        else page.locator(f"#item-{item} a.sub", has_text=step)
+    )
+    await links.first.click()
     await page.wait_for_selector(f".step-panel[data-step='{step}'][data-item='{item}']")
+    await settled(page)
+
+
+async def open_step(page: Any, step: str) -> None:
+    await page.locator(".steps a", has_text=step).first.click()
+    await page.wait_for_selector(f".step-panel[data-step='{step}']:not([data-item])")
+    await settled(page)
 
 
 async def test_a_run_opens_on_its_steps_scenes_and_screenplay(page: Any, run: Path) -> None:
@@ -113,8 +132,7 @@ async def test_an_edit_saves_a_version_and_marks_what_it_makes_stale(page: Any, 
 
 
 async def test_diff_and_restore_a_version_which_survives_a_reload(page: Any, run: Path) -> None:
-    await page.get_by_role("link", name="title").click()
-    await page.wait_for_selector(".step-panel[data-step='title']")
+    await open_step(page, "title")
     old = output(run, "title")
     await page.locator("#editor-text").fill("The Last Bottled Storm")
     await page.locator("#check .ok").wait_for()
@@ -139,8 +157,7 @@ async def test_diff_and_restore_a_version_which_survives_a_reload(page: Any, run
 
 
 async def test_hostile_model_text_stays_text_in_the_browser(page: Any, run: Path) -> None:
-    await page.get_by_role("link", name="title").click()
-    await page.wait_for_selector(".step-panel[data-step='title']")
+    await open_step(page, "title")
     hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     await page.locator("#editor-text").fill(hostile)
     await page.locator("#check .ok").wait_for()
@@ -159,42 +176,45 @@ async def test_hostile_model_text_stays_text_in_the_browser(page: Any, run: Path
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def slow_site(run: Path) -> AsyncIterator[Served]:
-    """A studio whose text model takes its time (so a job is seen running)."""
-    from dramaturg import FakeChatModel
-
-    workspace, _ = Workspace.at(run.parent)
-    studio = Studio(workspace, models={"default": FakeChatModel(latency=0.6)})
+async def slow_site(streamed: Path) -> AsyncIterator[Served]:
+    """A studio on a run of the streaming fake, whose calls now take their time (a job is seen
+    running, its tokens arrive one by one)."""
+    workspace, _ = Workspace.at(streamed.parent)
+    studio = Studio(workspace, models={"default": streaming_fake(0.2, 0.04)})
     with served(studio) as s:
         yield s
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def slow_page(chromium: Any, slow_site: Served, run: Path) -> AsyncIterator[Any]:
+async def slow_page(chromium: Any, slow_site: Served, streamed: Path) -> AsyncIterator[Any]:
     async with guarded_page(chromium, slow_site) as (p, _guard):
         await p.goto(slow_site.url)
-        await p.get_by_role("link", name=run.name).click()
+        await p.get_by_role("link", name=streamed.name).click()
         await p.wait_for_selector(".step-panel")
         yield p
 
 
-async def job_ends(page: Any) -> str:
+async def job_ends(page: Any, what: str) -> str:
+    """Wait for the job whose label holds ``what`` to end; its line (what: done / stopped)."""
     await page.wait_for_function(
-        "() => !document.querySelector('#job').classList.contains('job-running')"
-        " && document.querySelector('#job').textContent.trim() !== ''",
+        """(what) => { const job = document.querySelector('#job');
+          return !job.classList.contains('job-running')
+            && job.textContent.includes(what + ':'); }""",
+        arg=what,
         timeout=60_000,
     )
     return str(await page.locator("#job").text_content())
 
 
-async def test_regenerating_one_scene_changes_that_scene_only(slow_page: Any, run: Path) -> None:
+async def test_regenerating_one_scene_changes_that_scene_only(
+    slow_page: Any, streamed: Path
+) -> None:
     page = slow_page
-    before = output(run, "dialogue")
+    before = output(streamed, "dialogue")
     await open_item(page, "dialogue", 1)
     await page.get_by_role("button", name="Regenerate this one").click()
-    await page.locator("#job.job-running").wait_for()
-    assert "done" in await job_ends(page)
-    after = output(run, "dialogue")
+    assert "done" in await job_ends(page, "regenerating dialogue 2")
+    after = output(streamed, "dialogue")
     assert after[1] != before[1]
     assert [after[i] for i in (0, 2, 3)] == [before[i] for i in (0, 2, 3)]
     await open_item(page, "dialogue", 1)
@@ -203,62 +223,70 @@ async def test_regenerating_one_scene_changes_that_scene_only(slow_page: Any, ru
 
 
 async def test_two_clicks_at_once_make_one_job_and_one_busy_answer(
-    slow_page: Any, run: Path
+    slow_page: Any, streamed: Path
 ) -> None:
     page = slow_page
     await open_item(page, "dialogue", 0)
-    answers: list[int] = []
-    page.on(
-        "response",
-        lambda r: answers.append(r.status) if r.url.endswith("/regenerate") else None,
+    answers: list[tuple[int, str]] = []
+
+    async def note(response: Any) -> None:
+        if response.url.endswith(("/regenerate", "/continue")):
+            answers.append((response.status, await response.text()))
+
+    page.on("response", note)
+    await page.evaluate(  # both buttons in the same moment
+        "() => { for (const name of ['Regenerate this one', 'Continue']) {"
+        " [...document.querySelectorAll('button')].find(b => b.textContent.trim() === name)"
+        ".click(); } }"
     )
-    button = page.get_by_role("button", name="Regenerate this one")
-    await page.evaluate(
-        "() => { const b = [...document.querySelectorAll('button')].find("
-        "x => x.textContent.includes('Regenerate this one')); b.click(); b.click(); }"
-    )
-    await page.wait_for_function("() => document.querySelector('#job .busy') !== null")
-    assert sorted(answers) == [202, 409]
-    assert "busy" in await page.locator("#job").text_content()
-    await job_ends(page)
-    assert button is not None
+    await page.wait_for_function("() => true")
+    for _ in range(100):
+        if len(answers) == 2:
+            break
+        await page.wait_for_timeout(50)
+    assert sorted(status for status, _ in answers) == [202, 409]
+    busy = next(text for status, text in answers if status == 409)
+    assert "busy" in busy and "regenerating dialogue 1" in busy
+    await job_ends(page, "regenerating dialogue 1")
+    await open_item(page, "dialogue", 0)
+    kinds = await page.locator(".history tbody td:nth-child(2)").all_text_contents()
+    assert kinds.count("RERUN") == 1 and "CONTINUE" not in kinds
 
 
-async def test_a_stopped_regenerate_is_finished_later(slow_page: Any, run: Path) -> None:
+async def test_a_stopped_regenerate_is_finished_later(slow_page: Any, streamed: Path) -> None:
     page = slow_page
-    before = output(run, "dialogue")
-    await page.get_by_role("link", name="dialogue").first.click()
-    await page.wait_for_selector(".step-panel[data-step='dialogue']:not([data-item])")
+    before = output(streamed, "dialogue")
+    await open_step(page, "dialogue")
     await page.get_by_role("button", name="Regenerate", exact=True).click()
     await page.locator("#job.job-running").wait_for()
     await page.get_by_role("button", name="Stop").click()
-    assert "stopped" in await job_ends(page)
-    assert (run / "rerun.json").exists() or output(run, "dialogue") == before
-    await page.get_by_role("button", name="Regenerate", exact=True).click()
-    assert "done" in await job_ends(page)
-    assert all(a != b for a, b in zip(output(run, "dialogue"), before, strict=True))
+    assert "stopped" in await job_ends(page, "regenerating dialogue")
+    assert (streamed / "versions" / "rerun.json").exists()  # the stopped rerun, to finish
+    await page.reload()
+    await page.get_by_role("button", name="Finish it").click()
+    assert "done" in await job_ends(page, "finishing the stopped regenerate")
+    assert all(a != b for a, b in zip(output(streamed, "dialogue"), before, strict=True))
+    assert not (streamed / "versions" / "rerun.json").exists()
 
 
-async def test_continue_the_characters(slow_page: Any, run: Path) -> None:
+async def test_continue_the_characters(slow_page: Any, streamed: Path) -> None:
     page = slow_page
-    before = output(run, "characters")
-    await page.get_by_role("link", name="characters").click()
-    await page.wait_for_selector(".step-panel[data-step='characters']")
+    before = output(streamed, "characters")
+    await open_step(page, "characters")
     await page.get_by_role("button", name="Continue").click()
-    assert "done" in await job_ends(page)
-    after = output(run, "characters")
+    assert "done" in await job_ends(page, "continuing characters")
+    after = output(streamed, "characters")
     assert after[: len(before)] == before and len(after) > len(before)
-    await page.get_by_role("link", name="characters").click()
-    await page.wait_for_selector(".step-panel[data-step='characters']")
+    await open_step(page, "characters")
     assert "CONTINUE" in await page.locator(".history tbody tr").first.text_content()
 
 
 async def test_the_keyboard_alone_reaches_a_scene_and_regenerates_it(
-    slow_page: Any, run: Path
+    slow_page: Any, streamed: Path
 ) -> None:
     page = slow_page
     assert await page.locator("#live[aria-live='polite']").count() == 1
-    before = output(run, "dialogue")
+    before = output(streamed, "dialogue")
     for _ in range(60):  # Tab until the link to scene 4's dialogue has the focus
         await page.keyboard.press("Tab")
         focused = await page.evaluate(
@@ -270,6 +298,7 @@ async def test_the_keyboard_alone_reaches_a_scene_and_regenerates_it(
         pytest.fail("Tab never reached scene 4's dialogue")
     await page.keyboard.press("Enter")
     await page.wait_for_selector(".step-panel[data-step='dialogue'][data-item='3']")
+    await settled(page)
     for _ in range(80):
         await page.keyboard.press("Tab")
         label = await page.evaluate("() => document.activeElement.textContent.trim()")
@@ -278,5 +307,5 @@ async def test_the_keyboard_alone_reaches_a_scene_and_regenerates_it(
     else:
         pytest.fail("Tab never reached the regenerate button")
     await page.keyboard.press("Enter")
-    assert "done" in await job_ends(page)
-    assert output(run, "dialogue")[3] != before[3]
+    assert "done" in await job_ends(page, "regenerating dialogue 4")
+    assert output(streamed, "dialogue")[3] != before[3]

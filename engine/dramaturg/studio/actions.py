@@ -11,10 +11,13 @@ from typing import Any
 
 from ..errors import DramaturgError, InputError
 from ..events import Event
+from ..store.rundir import PENDING
 from .jobs import Busy
-from .pages import base, html, item_param, panel_context, studio_of
+from .pages import html, item_param, panel_context, studio_of
 from .render import page
 
+#: an error about an edit goes under the editor, not over the panel
+_TO_CHECK = {"HX-Retarget": "#check", "HX-Reswap": "innerHTML"}
 #: the most bytes a request's JSON may have (an edited step's text is far smaller)
 MAX_BODY = 2 * 1024 * 1024
 
@@ -50,13 +53,14 @@ def item_of(data: dict[str, Any], request: Any) -> int | None:
 def job_answer(
     request: Any, run: str, work: Callable[[Callable[[Event], None]], Any], what: str
 ) -> Any:
+    """Start the job: 202 (the page hears its progress over its event stream, in order), or
+    409 with what runs already."""
     studio = studio_of(request)
     try:
-        job = studio.jobs.start(run, what, work)
+        studio.jobs.start(run, what, work)
     except Busy as exc:
-        context = {"job": exc.job, "run": run, "busy": str(exc), **base(request)}
-        return html(page("_job.html", **context), 409)
-    return html(page("_job.html", job=job, run=run, busy=None, **base(request)), 202)
+        return html(page("_busy.html", busy=str(exc)), 409)
+    return html(page("_busy.html", busy=None), 202)
 
 
 def _target(step: str, item: int | None) -> str:
@@ -77,7 +81,7 @@ async def regenerate(request: Any) -> Any:
 
     async def work(on_event: Callable[[Event], None]) -> Any:
         return await arerun(
-            path, only=[_target(step, item)], models=studio.models, on_event=on_event
+            path, only=[_target(step, item)], models=studio.models, on_event=on_event, stream=True
         )
 
     return job_answer(request, run, work, _what("regenerating", step, item))
@@ -91,9 +95,11 @@ async def recompute(request: Any) -> Any:
     path = studio.workspace.run_path(run)
 
     async def work(on_event: Callable[[Event], None]) -> Any:
-        return await arerun(path, models=studio.models, on_event=on_event)
+        return await arerun(path, models=studio.models, on_event=on_event, stream=True)
 
-    return job_answer(request, run, work, "recomputing what is out of date")
+    pending = (path / PENDING).is_file()  # a stopped regenerate: this finishes it
+    what = "finishing the stopped regenerate" if pending else "recomputing what is out of date"
+    return job_answer(request, run, work, what)
 
 
 async def continue_(request: Any) -> Any:
@@ -105,7 +111,9 @@ async def continue_(request: Any) -> Any:
     item = item_of(await body(request), request)
 
     async def work(on_event: Callable[[Event], None]) -> Any:
-        return await acontinue_step(path, step, item, models=studio.models, on_event=on_event)
+        return await acontinue_step(
+            path, step, item, models=studio.models, on_event=on_event, stream=True
+        )
 
     return job_answer(request, run, work, _what("continuing", step, item))
 
@@ -115,8 +123,7 @@ async def stop(request: Any) -> Any:
     studio = studio_of(request)
     studio.workspace.run_path(run)
     await studio.jobs.stop(run)
-    job = studio.jobs.last.get(run)
-    return html(page("_job.html", job=job, run=run, busy=None, **base(request)))
+    return html(page("_busy.html", busy=None))
 
 
 async def check(request: Any) -> Any:
@@ -166,7 +173,7 @@ async def edit(request: Any) -> Any:
     text = str(data.get("text", ""))
     base_version = str(data.get("base", ""))
     if studio.jobs.running(run) is not None:
-        return html(page("_check.html", error=_busy(studio, run), plan=None), 409)
+        return html(page("_check.html", error=_busy(studio, run), plan=None), 409, _TO_CHECK)
     versions = await asyncio.to_thread(step_history, path, step, None)
     current = next((v for v in versions if v.current), None)
     if base_version and current is not None and base_version != str(current.version):
@@ -175,8 +182,8 @@ async def edit(request: Any) -> Any:
         return html(page("_panel.html", sidebar_oob=True, **context), 409)
     try:
         await asyncio.to_thread(edit_text, path, step, text, item=item, source=step)
-    except InputError as exc:
-        return html(page("_check.html", error=_error(exc), plan=None), 422)
+    except InputError as exc:  # shown under the editor; the panel stays as it is
+        return html(page("_check.html", error=_error(exc), plan=None), 422, _TO_CHECK)
     context = await asyncio.to_thread(panel_context, request, run, step, item)
     return html(page("_panel.html", sidebar_oob=True, **context))
 
@@ -203,7 +210,7 @@ async def restore(request: Any) -> Any:
     if not isinstance(version, int) or isinstance(version, bool):
         raise InputError("version must be a number")
     if studio.jobs.running(run) is not None:
-        return html(page("_check.html", error=_busy(studio, run), plan=None), 409)
+        return html(page("_check.html", error=_busy(studio, run), plan=None), 409, _TO_CHECK)
     await asyncio.to_thread(checkout, path, step, version)
     context = await asyncio.to_thread(panel_context, request, run, step, item)
     return html(page("_panel.html", sidebar_oob=True, **context))

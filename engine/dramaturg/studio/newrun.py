@@ -56,6 +56,7 @@ async def start_new_run(request: Any, data: dict[str, Any]) -> Any:
             models=studio.models,
             on_event=emit,
             text_inputs=frozenset(inputs),
+            stream=True,
         )
 
     studio.jobs.start(key, "writing a new run", work)

@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import DramaturgError
 from ..spec import ChainSpec
 from ..store.readback import read_snapshot
+from ..store.rundir import PENDING
 from .panel import panel_view
 from .render import diff_lines, page
 from .runview import RunView, run_view
@@ -112,6 +113,7 @@ def panel_context(request: Any, run: str, step: str | None, item: int | None) ->
         "job": job,
         "busy": None,
         "stale_calls": stale_calls,
+        "pending": (path / PENDING).is_file(),
         **base(request),
     }
 

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ..store.rundir import PENDING
 from .jobs import Message
 from .pages import PREVIEW, read_view, studio_of
 from .render import fragment, item_label, page, stream_id
@@ -87,7 +88,10 @@ def _parts(request: Any, message: Message, boxes: set[tuple[str, int | None]]) -
 def _refreshed(request: Any, run: str) -> list[str]:
     """The sidebar and the preview, read again after a job."""
     path, view = read_view(request, run)
-    context = {"view": view, "run": run, "panel": None, "stale_calls": [], "oob": True}
+    stale = [r.id for r in view.steps if r.status == "stale"]
+    pending = (path / PENDING).is_file()
+    context = {"view": view, "run": run, "panel": None, "stale_calls": stale, "oob": True}
+    context["pending"] = pending
     preview = PREVIEW if (path / PREVIEW).is_file() and PREVIEW in view.exports else None
     stamp = int((path / PREVIEW).stat().st_mtime_ns) if preview else 0
     return [
