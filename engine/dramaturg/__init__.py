@@ -30,8 +30,10 @@ __all__ = [
     "InputError",
     "ModelError",
     "ParseError",
+    "PlannedCall",
     "Problem",
     "ProviderError",
+    "RerunPlan",
     "RunFailedError",
     "RunResult",
     "RunStorageError",
@@ -41,11 +43,13 @@ __all__ = [
     "Usage",
     "Version",
     "__version__",
+    "aplan_rerun",
     "checkout",
     "continue_step",
     "edit_step",
     "load_chain",
     "load_run",
+    "plan_rerun",
     "register_exporter",
     "register_parser",
     "rerun",
@@ -77,6 +81,10 @@ _LAZY = {
     "edit_step": "cowrite.edit",
     "step_history": "cowrite.edit",
     "continue_step": "cowrite.continuation",
+    "plan_rerun": "cowrite.plan",
+    "aplan_rerun": "cowrite.plan",
+    "RerunPlan": "cowrite.planned",
+    "PlannedCall": "cowrite.planned",
 }
 
 from .errors import (  # noqa: E402
@@ -100,6 +108,8 @@ if TYPE_CHECKING:
     from .chain.parsers import register_parser
     from .cowrite.continuation import continue_step
     from .cowrite.edit import checkout, edit_step, step_history
+    from .cowrite.plan import aplan_rerun, plan_rerun
+    from .cowrite.planned import PlannedCall, RerunPlan
     from .cowrite.rerun import rerun
     from .events import Event, EventKind
     from .images import ImageModel, ImageRequest, ImageResult
