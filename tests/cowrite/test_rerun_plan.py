@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -286,3 +287,50 @@ async def test_a_plan_from_async_code(chain):
     run_dir = await asyncio.to_thread(dry_run, chain)
     plan = await dramaturg.aplan_rerun(run_dir, edits={"plot/2": scene_3_rewritten(run_dir)})
     assert names(plan.recompute) == ["dialogue/2", "dialogue/3"]
+
+
+def invoke(*args: Any) -> Any:
+    from typer.testing import CliRunner
+
+    from dramaturg.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_rerun_plan_on_the_command_line(chain):
+    run_dir = dry_run(chain)
+    dramaturg.edit_step(run_dir, "plot", scene_3_rewritten(run_dir), item=2)
+    before = folder(run_dir)
+    r = invoke("rerun", run_dir, "--plan")
+    assert r.exit_code == 0, r.output
+    lines = [line.rstrip() for line in r.output.splitlines()]
+    assert "will recompute: dialogue/2, dialogue/3" in lines
+    rows = [line.split(None, 2) for line in lines if line.startswith(("plot/", "dialogue/"))]
+    assert rows == [
+        ["plot/2", "keep", "your edit, kept"],
+        ["dialogue/2", "recompute", "its prompt changed"],
+        ["dialogue/3", "recompute", "its prompt changed"],
+    ]
+    assert "kept unchanged: title, characters, plot (4), places (5), dialogue (3)" in r.output
+
+    r = invoke("rerun", run_dir, "--plan", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert (data["recompute"], data["may_recompute"], data["stale"]) == (
+        ["dialogue/2", "dialogue/3"],
+        [],
+        [],
+    )
+    call = next(c for c in data["calls"] if c["call"] == "dialogue/3")
+    assert [call["action"], call["reason"], call["why"]] == [
+        "recompute",
+        "changed",
+        "its prompt changed",
+    ]
+    assert folder(run_dir) == before  # nothing written by either
+
+    r = invoke("rerun", run_dir, "--plan", "--only", "dialogue/9")
+    assert r.exit_code == 2 and "there is no item 9" in r.output
+    assert invoke("rerun", run_dir, "-q").exit_code == 0
+    r = invoke("rerun", run_dir, "--plan")
+    assert r.exit_code == 0 and "nothing to recompute: 24 calls kept, no model called" in r.output
