@@ -5,10 +5,14 @@ step's current output, marks the steps downstream of it stale (a rerun updates t
 :mod:`dramaturg.rerun`) and rebuilds the run's exports. An edited output is *pinned*: reruns
 keep it, until ``rerun --only`` (or ``--from``) regenerates it. ``continue`` is in
 :mod:`dramaturg.cowrite.continuation`.
+
+Each has an async twin (``aedit_step``, ``acheckout``, ...) for event loops: it runs in a
+worker thread, so that the loop is not blocked while it reads, writes and holds the folder.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -255,3 +259,47 @@ def _schema(state: RunState, step: str, item: int | None) -> dict[str, Any] | No
     from .reopen import render_call, reopen
 
     return render_call(reopen(state, render_only=True), state, step, item).schema
+
+
+# -- from async code ---------------------------------------------------------------------------
+# Each runs its synchronous twin in a worker thread (file I/O, the folder's lock), so that an
+# event loop (a web server's) goes on serving while it works.
+
+
+async def aedit_step(
+    run_dir: str | Path, step: str, value: Any, *, item: int | None = None, note: str = ""
+) -> Version:
+    """:func:`edit_step` in a worker thread."""
+    return await asyncio.to_thread(edit_step, run_dir, step, value, item=item, note=note)
+
+
+async def aedit_text(
+    run_dir: str | Path,
+    step: str,
+    text: str,
+    *,
+    item: int | None = None,
+    source: str = "<edit>",
+    note: str = "",
+) -> Version:
+    """:func:`edit_text` in a worker thread."""
+    return await asyncio.to_thread(
+        edit_text, run_dir, step, text, item=item, source=source, note=note
+    )
+
+
+async def aeditable_text(
+    run_dir: str | Path, step: str, item: int | None = None
+) -> tuple[str, bool]:
+    """:func:`editable_text` in a worker thread."""
+    return await asyncio.to_thread(editable_text, run_dir, step, item)
+
+
+async def acheckout(run_dir: str | Path, step: str, version: int) -> Version:
+    """:func:`checkout` in a worker thread."""
+    return await asyncio.to_thread(checkout, run_dir, step, version)
+
+
+async def astep_history(run_dir: str | Path, step: str, item: int | None = None) -> list[Version]:
+    """:func:`step_history` in a worker thread."""
+    return await asyncio.to_thread(step_history, run_dir, step, item)
