@@ -30,8 +30,10 @@ __all__ = [
     "InputError",
     "ModelError",
     "ParseError",
+    "PlannedCall",
     "Problem",
     "ProviderError",
+    "RerunPlan",
     "RunFailedError",
     "RunResult",
     "RunStorageError",
@@ -41,11 +43,18 @@ __all__ = [
     "Usage",
     "Version",
     "__version__",
+    "acheckout",
+    "acontinue_step",
+    "aedit_step",
+    "aplan_rerun",
+    "arerun",
+    "astep_history",
     "checkout",
     "continue_step",
     "edit_step",
     "load_chain",
     "load_run",
+    "plan_rerun",
     "register_exporter",
     "register_parser",
     "rerun",
@@ -72,11 +81,20 @@ _LAZY = {
     "load_run": "store.readback",
     "resume_run": "run.resume",
     "rerun": "cowrite.rerun",
+    "arerun": "cowrite.rerun",
     "Version": "store.versions",
     "checkout": "cowrite.edit",
     "edit_step": "cowrite.edit",
     "step_history": "cowrite.edit",
+    "acheckout": "cowrite.edit",
+    "aedit_step": "cowrite.edit",
+    "astep_history": "cowrite.edit",
     "continue_step": "cowrite.continuation",
+    "acontinue_step": "cowrite.continuation",
+    "plan_rerun": "cowrite.plan",
+    "aplan_rerun": "cowrite.plan",
+    "RerunPlan": "cowrite.planned",
+    "PlannedCall": "cowrite.planned",
 }
 
 from .errors import (  # noqa: E402
@@ -98,9 +116,18 @@ if TYPE_CHECKING:
     from .api import Chain, load_chain
     from .chain.exporters import ExportContext, register_exporter
     from .chain.parsers import register_parser
-    from .cowrite.continuation import continue_step
-    from .cowrite.edit import checkout, edit_step, step_history
-    from .cowrite.rerun import rerun
+    from .cowrite.continuation import acontinue_step, continue_step
+    from .cowrite.edit import (
+        acheckout,
+        aedit_step,
+        astep_history,
+        checkout,
+        edit_step,
+        step_history,
+    )
+    from .cowrite.plan import aplan_rerun, plan_rerun
+    from .cowrite.planned import PlannedCall, RerunPlan
+    from .cowrite.rerun import arerun, rerun
     from .events import Event, EventKind
     from .images import ImageModel, ImageRequest, ImageResult
     from .providers.fakes import FakeChatModel, FakeImageModel

@@ -309,3 +309,42 @@ async def test_the_keyboard_alone_reaches_a_scene_and_regenerates_it(
     await page.keyboard.press("Enter")
     assert "done" in await job_ends(page, "regenerating dialogue 4")
     assert output(streamed, "dialogue")[3] != before[3]
+
+
+async def test_an_edit_of_scene_3_shows_recomputes_and_streams_scenes_3_and_4(
+    slow_page: Any, streamed: Path
+) -> None:
+    page = slow_page
+    before = output(streamed, "dialogue")
+    await open_item(page, "plot", 2)
+    editor = page.locator("#editor-text")
+    text = await editor.input_value()
+    await editor.fill(text.replace("beat: ", "beat: The last storm breaks its bottle. ", 1))
+    plan = page.locator("#check .plan")
+    await plan.wait_for()
+    assert await plan.text_content() == "dialogue of scenes 3 and 4"
+    assert output(streamed, "dialogue") == before  # planned, nothing called
+    await page.get_by_role("button", name="Save as a new version").click()
+    await page.wait_for_function("() => document.querySelectorAll('.history tbody tr').length == 2")
+    await settled(page)
+    stale = await page.locator(".items > li.stale .num").all_text_contents()
+    assert stale == ["3", "4"]
+    # tokens arrive in the boxes of scenes 3 and 4 while the job runs
+    await page.get_by_role("button", name="Recompute them").click()
+    await page.locator("#job.job-running").wait_for()
+    await page.wait_for_function(
+        "() => document.querySelector('#job').classList.contains('job-running')"
+        " && document.querySelector('#stream-dialogue-3')"
+        " && document.querySelector('#stream-dialogue-3').textContent.length > 0",
+        timeout=30_000,
+    )
+    assert await page.locator("#stream-dialogue-0").count() == 0
+    assert "done" in await job_ends(page, "recomputing what is out of date")
+    after = output(streamed, "dialogue")
+    assert after[:2] == before[:2] and after[2] != before[2] and after[3] != before[3]
+    streamed_text = await page.locator("#stream-dialogue-2").text_content()
+    raw = json.loads((streamed / "steps" / "dialogue" / "2.json").read_text())["raw"]
+    assert streamed_text == raw
+    first_line = after[2][0]["line"]
+    await page.frame_locator("#preview iframe").get_by_text(first_line).first.wait_for()
+    assert await page.locator(".items > li.stale").count() == 0

@@ -275,9 +275,11 @@ class Chain:
         seed: int | None = None,
         chain_hash: str | None = None,
         chain_file: str | None = None,
+        load_models: bool = True,
     ) -> RunSession:
         """The chain's steps ready to run for ``inputs`` (resolved) on its models (``models``
-        as for :meth:`arun`, every one loaded now). ``chain_hash`` and ``chain_file``: as a run
+        as for :meth:`arun`, every one loaded now unless ``load_models`` is false: a session
+        that only renders and keys calls). ``chain_hash`` and ``chain_file``: as a run
         recorded them, when the session goes on in that run's folder."""
         return RunSession.open(
             self._checked,
@@ -289,4 +291,5 @@ class Chain:
             seed=seed,
             chain_hash=chain_hash or self.content_hash,
             chain_file=chain_file,
+            load_models=load_models,
         )

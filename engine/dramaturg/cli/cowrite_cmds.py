@@ -154,6 +154,12 @@ def rerun(
     ] = None,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="Only show which calls the rerun would make, and why (nothing runs)."
+        ),
+    ] = False,
     quiet: QuietOpt = False,
     json_events: JsonOpt = False,
     out: OutOpt = Path("outputs"),
@@ -163,15 +169,17 @@ def rerun(
     A call whose inputs, templates, model and seed are unchanged is kept from the run folder
     (an unchanged rerun calls no model); edited outputs are kept; [dim]--only[/dim] and
     [dim]--from[/dim] regenerate steps with a new seed. Every changed step gets a new version
-    and the exports are rebuilt.
+    and the exports are rebuilt. [dim]--plan[/dim] shows the calls it would make first.
 
     [dim]Examples:[/dim]
+      dramaturg rerun outputs/<run-id> --plan                # what an edit would recompute
       dramaturg rerun outputs/<run-id>                       # after an edit or a template change
       dramaturg rerun outputs/<run-id> --only dialogue/3     # another take of one scene
       dramaturg rerun outputs/<run-id> --from plot --seed 7  # a new plot and all below it
     """
     from ..events import Event, PinnedStale, VersionEvent
     from ..observe.progress import reporter
+    from .rerun_view import print_news, print_plan
 
     printer = reporter(quiet=quiet, json_events=json_events)
     news: list[VersionEvent | PinnedStale] = []
@@ -183,23 +191,29 @@ def rerun(
             printer(event)
 
     try:
+        from ..run.models import parse_model_overrides
+
         run_dir = _run(run, out)
+        asked: dict[str, Any] = {  # what the rerun and its plan share
+            "only": list(only or []),
+            "from_steps": list(from_ or []),
+            "seed": seed,
+            "models": parse_model_overrides(model or []),
+            "templates": template_folders(templates),
+        }
+        if plan:
+            from ..cowrite.plan import plan_rerun
+
+            print_plan(plan_rerun(run_dir, **asked), as_json=json_events)
+            return
     except Exception as exc:
         raise fail(exc) from None
     try:
         from ..cowrite.rerun import rerun as rerun_run
-        from ..run.models import parse_model_overrides
 
+        cached = cache_setting(no_cache, cache_dir)
         result = rerun_run(
-            run_dir,
-            only=list(only or []),
-            from_steps=list(from_ or []),
-            seed=seed,
-            models=parse_model_overrides(model or []),
-            templates=template_folders(templates),
-            concurrency=concurrency,
-            cache=cache_setting(no_cache, cache_dir),
-            on_event=on_event,
+            run_dir, **asked, concurrency=concurrency, cache=cached, on_event=on_event
         )
     except KeyboardInterrupt:
         printer.interrupted()
@@ -208,17 +222,7 @@ def rerun(
     except Exception as exc:
         printer.failed(exc)
         raise fail(exc) from None
-    for event in news:
-        if isinstance(event, VersionEvent):
-            item = "" if event.item is None else f" item {event.item}"
-            kind = f"{event.version_kind}{item}"
-            print(f"{event.step}: version {event.version} ({kind}): {event.note}")
-        else:
-            what = event.step + ("" if event.item is None else f"/{event.item}")
-            print_error(
-                f"kept your edit of {what}, though its inputs changed since\n"
-                f"  hint: regenerate it with `dramaturg rerun {run_dir} --only {what}`"
-            )
+    print_news(news, run_dir)
     printer.summary(result)
     if not result.ok:
         raise typer.Exit(1)

@@ -5,12 +5,17 @@ step's current output, marks the steps downstream of it stale (a rerun updates t
 :mod:`dramaturg.rerun`) and rebuilds the run's exports. An edited output is *pinned*: reruns
 keep it, until ``rerun --only`` (or ``--from``) regenerates it. ``continue`` is in
 :mod:`dramaturg.cowrite.continuation`.
+
+Each has an async twin (``aedit_step``, ``acheckout``, ...) for event loops: it runs in a
+worker thread, so that the loop is not blocked while it reads, writes and holds the folder.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +86,32 @@ def editable_text(run_dir: str | Path, step: str, item: int | None = None) -> tu
     return editable(spec, value), edited_as_text(spec, value)
 
 
+@dataclass(frozen=True)
+class TextEdit:
+    """An edit given as the text of an edited file, as :func:`edit_text` reads it: the text
+    itself for a step whose output is text, else YAML (errors name ``source``:line:column)."""
+
+    text: str
+    source: str = "<edit>"
+
+
+#: ``read(current value) -> (new value, the YAML source it came from)``
+Read = Callable[[Any], tuple[Any, Source | None]]
+
+
+def edit_reader(state: RunState, step: str, edit: Any) -> Read:
+    """How an edit's new value is read: a :class:`TextEdit` as :func:`edit_text` reads it,
+    anything else as the value itself (:func:`edit_step`)."""
+    if not isinstance(edit, TextEdit):
+        return lambda _current: (edit, None)
+
+    def read(current: Any) -> tuple[Any, Source | None]:
+        as_text = edited_as_text(state.spec.steps[step], current)
+        return read_edit(edit.text, edit.source, as_text)
+
+    return read
+
+
 def edit_step(
     run_dir: str | Path, step: str, value: Any, *, item: int | None = None, note: str = ""
 ) -> Version:
@@ -92,7 +123,8 @@ def edit_step(
     are pinned). Raises InputError when the parser refuses the value. Editing to the current
     value changes nothing (the current version is returned).
     """
-    return _edit(RunState(run_dir), step, item, lambda _current: (value, None), note)
+    state = RunState(run_dir)
+    return _edit(state, step, item, edit_reader(state, step, value), note)
 
 
 def edit_text(
@@ -108,77 +140,71 @@ def edit_text(
     output is text (a ``lines`` step: one entry per line), else YAML (errors name
     ``source``:line:column). :func:`editable_text` gives the current output in that form."""
     state = RunState(run_dir)
-    return _edit(
-        state,
-        step,
-        item,
-        lambda current: read_edit(text, source, edited_as_text(state.spec.steps[step], current)),
-        note,
-    )
+    return _edit(state, step, item, edit_reader(state, step, TextEdit(text, source)), note)
 
 
-def check_text(
-    run_dir: str | Path, step: str, text: str, *, item: int | None = None, source: str = "<edit>"
-) -> tuple[Any, list[int | None]]:
-    """What :func:`edit_text` would make of ``text``, saving nothing: the new output and the
-    calls it changes (none: the text is the current output). Raises the InputError the edit
-    would (``source``:line:column)."""
-    state = RunState(run_dir)
+def _edit(state: RunState, step: str, item: int | None, read: Read, note: str) -> Version:
+    check_editable(state, step)
+    with state.locked():
+        state.sync()
+        version = edit_version(state, step, item, read, note)
+        if version is None:
+            current = state.store.current_version(step)
+            assert current is not None  # a finished step has one after sync
+            return current
+        keep_edit(state, version)
+        state.export()
+    return version
+
+
+def check_editable(state: RunState, step: str) -> None:
+    """InputError for a step that cannot be edited: unfinished, or making images."""
     state.require_done(step)
-    spec = state.spec.steps[step]
-    current = state.store.current_version(step)
-    if current is None:
-        raise InputError(f"step '{step}' has no version to edit yet")
-    state.check_item(step, item, current.output)
-    value, where = read_edit(text, source, edited_as_text(spec, current.value(item)))
-    return _checked(state, step, spec, current, item, value, where)
-
-
-def _edit(
-    state: RunState,
-    step: str,
-    item: int | None,
-    read: Any,
-    note: str,
-) -> Version:
-    state.require_done(step)
-    spec = state.spec.steps[step]
-    if spec.kind == "image":
+    if state.spec.steps[step].kind == "image":
         raise InputError(
             f"step '{step}' makes images: they cannot be edited as text",
             hint=f"draw one again with `dramaturg rerun {state.root} --only {step}/N`, "
             f"or restore a version with `dramaturg checkout {state.root} {step} N`",
         )
-    with state.locked():
-        state.sync()
-        current = state.store.current_version(step)
-        assert current is not None  # a finished step has one after sync
-        state.check_item(step, item, current.output)
-        value, source = read(current.value(item))
-        new, changed = _checked(state, step, spec, current, item, value, source)
-        if not changed:
-            return current
-        calls = {c: replace(s) for c, s in current.calls.items()}
-        for i in changed:
-            was = calls.get(call_id(i)) or CallState()
-            calls[call_id(i)] = CallState(key=was.key, seed=was.seed, pinned=True)
-        version = Version(
-            step,
-            0,
-            EDIT,
-            time.time(),
-            new,
-            item=changed[0] if len(changed) == 1 else item,
-            note=note or "edited",
-            based_on=current.version,
-            calls=calls,
-        )
-        state.keep(version)
-        state.apply(version)
-        state.mark_stale(step)
-        state.write_manifest()
-        state.export()
-    return version
+
+
+def edit_version(
+    state: RunState, step: str, item: int | None, read: Read, note: str = ""
+) -> Version | None:
+    """The EDIT version an edit makes, checked by the step's parser, not kept yet; None when
+    it changes nothing. The folder is held and synced (:meth:`RunState.sync`)."""
+    check_editable(state, step)
+    spec = state.spec.steps[step]
+    current = state.store.current_version(step)
+    assert current is not None  # a finished step has one after sync
+    state.check_item(step, item, current.output)
+    value, source = read(current.value(item))
+    new, changed = _checked(state, step, spec, current, item, value, source)
+    if not changed:
+        return None
+    calls = {c: replace(s) for c, s in current.calls.items()}
+    for i in changed:
+        was = calls.get(call_id(i)) or CallState()
+        calls[call_id(i)] = CallState(key=was.key, seed=was.seed, pinned=True)
+    return Version(
+        step,
+        0,
+        EDIT,
+        time.time(),
+        new,
+        item=changed[0] if len(changed) == 1 else item,
+        note=note or "edited",
+        based_on=current.version,
+        calls=calls,
+    )
+
+
+def keep_edit(state: RunState, version: Version) -> None:
+    """Keep an edit's version as the step's current output; mark the steps below stale."""
+    state.keep(version)
+    state.apply(version)
+    state.mark_stale(version.step)
+    state.write_manifest()
 
 
 def _checked(
@@ -233,3 +259,47 @@ def _schema(state: RunState, step: str, item: int | None) -> dict[str, Any] | No
     from .reopen import render_call, reopen
 
     return render_call(reopen(state, render_only=True), state, step, item).schema
+
+
+# -- from async code ---------------------------------------------------------------------------
+# Each runs its synchronous twin in a worker thread (file I/O, the folder's lock), so that an
+# event loop (a web server's) goes on serving while it works.
+
+
+async def aedit_step(
+    run_dir: str | Path, step: str, value: Any, *, item: int | None = None, note: str = ""
+) -> Version:
+    """:func:`edit_step` in a worker thread."""
+    return await asyncio.to_thread(edit_step, run_dir, step, value, item=item, note=note)
+
+
+async def aedit_text(
+    run_dir: str | Path,
+    step: str,
+    text: str,
+    *,
+    item: int | None = None,
+    source: str = "<edit>",
+    note: str = "",
+) -> Version:
+    """:func:`edit_text` in a worker thread."""
+    return await asyncio.to_thread(
+        edit_text, run_dir, step, text, item=item, source=source, note=note
+    )
+
+
+async def aeditable_text(
+    run_dir: str | Path, step: str, item: int | None = None
+) -> tuple[str, bool]:
+    """:func:`editable_text` in a worker thread."""
+    return await asyncio.to_thread(editable_text, run_dir, step, item)
+
+
+async def acheckout(run_dir: str | Path, step: str, version: int) -> Version:
+    """:func:`checkout` in a worker thread."""
+    return await asyncio.to_thread(checkout, run_dir, step, version)
+
+
+async def astep_history(run_dir: str | Path, step: str, item: int | None = None) -> list[Version]:
+    """:func:`step_history` in a worker thread."""
+    return await asyncio.to_thread(step_history, run_dir, step, item)

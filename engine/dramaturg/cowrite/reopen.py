@@ -9,7 +9,7 @@ run was given as Python objects must be given again).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,9 +50,11 @@ def reopen(
     templates: Sequence[str | Path] = (),
     models: Mapping[str, Any] | None = None,
     render_only: bool = False,
+    load_models: bool = True,
     options: RunOptions | None = None,
 ) -> Reopened:
     """``render_only``: no model will be called (the fakes stand in; nothing is loaded).
+    ``load_models`` false: the run's own models, none loaded (to key calls, not to make them).
     ``options``: how the session runs (default: as the run recorded its concurrency)."""
     from ..run.resume import recorded_models
 
@@ -82,6 +84,7 @@ def reopen(
             dry_run=bool(recorded.dry_run),
             seed=recorded.seed,
             chain_file=info.file,
+            load_models=load_models,
         )
     return Reopened(chain, session, recorded)
 
@@ -116,6 +119,29 @@ def render_call(opened: Reopened, state: RunState, step: str, item: int | None) 
                 hint=f"rerun the run first: dramaturg rerun {state.root}",
             )
         context = renderer.item_context(spec, context, item, values[item])
+    return _rendered(opened, step, context)
+
+
+def render_calls(
+    opened: Reopened, step: str, output_of: Callable[[str], Any]
+) -> dict[int | None, RenderedCall]:
+    """Every call of ``step`` as a run would send it, from the outputs of the steps it reads
+    that ``output_of`` gives: a plain step's (None), or one per fan-out item."""
+    renderer = opened.session.renderer
+    spec = opened.chain.spec.steps[step]
+    context = renderer.context(step, output_of)
+    if spec.for_each is None:
+        return {None: _rendered(opened, step, context)}
+    values = renderer.items(step, spec, context)
+    return {
+        i: _rendered(opened, step, renderer.item_context(spec, context, i, v))
+        for i, v in enumerate(values)
+    }
+
+
+def _rendered(opened: Reopened, step: str, context: dict[str, Any]) -> RenderedCall:
+    renderer = opened.session.renderer
+    spec = opened.chain.spec.steps[step]
     prompt = renderer.render(step, "prompt", spec.prompt, context)
     system = renderer.render(step, "system", spec.system, context) if spec.system else ""
     schema = None

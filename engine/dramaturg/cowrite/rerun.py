@@ -25,7 +25,7 @@ import functools
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,15 +104,7 @@ async def arerun(
     :func:`dramaturg.step_history`).
     """
     state = RunState(run_dir)
-    targets = [parse_target(t) for t in only]
-    for sid, _ in [*targets, *((s, None) for s in from_steps)]:
-        state.entry(sid)
-    if seed is not None and not (targets or from_steps):
-        raise InputError(
-            "--seed gives the new calls of the steps a rerun regenerates: name them",
-            hint="add --only STEP[/ITEM] or --from STEP (or rerun the whole chain: "
-            "dramaturg run CHAIN --seed N)",
-        )
+    wanted = rerun_targets(state, only, from_steps, seed)
     options = RunOptions.as_recorded(
         state.manifest.settings,
         concurrency=concurrency,
@@ -125,21 +117,8 @@ async def arerun(
     opened = reopen(state, templates=templates, models=models, options=options)
     chain = opened.chain
     with state.locked(rerun=True):
-        stopped = state.pending()
-        if stopped is not None and not (targets or from_steps):  # finish the one that stopped
-            targets = [parse_target(t) for t in stopped.get("only") or []]
-            from_steps = list(stopped.get("from") or [])
-            seed = stopped.get("seed")
-        state.sync(rerun_stopped=stopped is not None)
-        for sid, item in targets:
-            if item is not None and state.entry(sid).status == "done":
-                state.check_item(sid, item, state.output(sid))
-        plan = _plan(state, opened, targets, list(from_steps), seed)
-        args = {
-            "only": [f"{s}/{i}" if i is not None else s for s, i in targets],
-            "from": list(from_steps),
-            "seed": seed,
-        }
+        plan, wanted = prepare(state, opened, wanted)
+        args = wanted.as_args()
         state.rundir.write_json(PENDING, {**args, "started": time.time()})
         save_snapshot(state.rundir, chain.text, chain.checked)
     session = opened.session.with_options(
@@ -195,13 +174,65 @@ def _about(v: Version) -> VersionEvent:
     )
 
 
-def _plan(
-    state: RunState,
-    opened: Reopened,
-    targets: list[Call],
-    from_steps: list[str],
-    seed: int | None,
-) -> CallPlan:
+@dataclass(frozen=True)
+class Targets:
+    """What a rerun regenerates: the calls named (``only``), the steps named with every step
+    below them (``from_steps``), and the seed of their new calls (None: derived)."""
+
+    only: tuple[Call, ...] = ()
+    from_steps: tuple[str, ...] = ()
+    seed: int | None = None
+
+    @property
+    def named(self) -> bool:
+        return bool(self.only or self.from_steps)
+
+    def as_args(self) -> dict[str, Any]:
+        """As the manifest's ``reruns`` and a stopped rerun's record hold them."""
+        return {
+            "only": [f"{s}/{i}" if i is not None else s for s, i in self.only],
+            "from": list(self.from_steps),
+            "seed": self.seed,
+        }
+
+
+def rerun_targets(
+    state: RunState, only: Sequence[str], from_steps: Sequence[str], seed: int | None
+) -> Targets:
+    """The targets a caller names, checked against the run (InputError)."""
+    targets = tuple(parse_target(t) for t in only)
+    for sid, _ in [*targets, *((s, None) for s in from_steps)]:
+        state.entry(sid)
+    if seed is not None and not (targets or from_steps):
+        raise InputError(
+            "--seed gives the new calls of the steps a rerun regenerates: name them",
+            hint="add --only STEP[/ITEM] or --from STEP (or rerun the whole chain: "
+            "dramaturg run CHAIN --seed N)",
+        )
+    return Targets(targets, tuple(from_steps), seed)
+
+
+def prepare(state: RunState, opened: Reopened, wanted: Targets) -> tuple[CallPlan, Targets]:
+    """With the folder held: the first versions of its steps (:meth:`RunState.sync`) and the
+    plan of every call. A rerun that stopped half way is finished with its own targets, unless
+    others are named. Returns the plan and the targets it was made for."""
+    stopped = state.pending()
+    if stopped is not None and not wanted.named:  # finish the one that stopped
+        wanted = Targets(
+            tuple(parse_target(t) for t in stopped.get("only") or []),
+            tuple(stopped.get("from") or []),
+            stopped.get("seed"),
+        )
+    state.sync(rerun_stopped=stopped is not None)
+    for sid, item in wanted.only:
+        if item is not None and state.entry(sid).status == "done":
+            state.check_item(sid, item, state.output(sid))
+    return call_plan(state, opened, wanted), wanted
+
+
+def call_plan(state: RunState, opened: Reopened, wanted: Targets) -> CallPlan:
+    """What the rerun does with each call (:mod:`dramaturg.run.callplan`): the call log's
+    answers, the pinned outputs and seeds of the current versions, the forced calls."""
     plan = CallPlan()
     for logged in read_log(state.rundir):  # the newest answer to a key wins
         plan.answers[logged.key] = functools.partial(logged.record, state.rundir)
@@ -216,12 +247,12 @@ def _plan(
             if was.seed is not None:
                 plan.seeds[(sid, item)] = was.seed
     g = opened.chain.graph
-    forced = list(targets)
-    for start in from_steps:
+    forced = list(wanted.only)
+    for start in wanted.from_steps:
         below = graphs.descendants(g, start)
         forced += [(s, None) for s in [start, *(s for s in steps if s in below)]]
     for sid, item in forced:
-        new = seed
+        new = wanted.seed
         if new is None:
             base = opened.models.config(steps[sid]).options.seed_number
             new = derived_seed(base, state.store.latest(sid) + 1)

@@ -44,9 +44,11 @@ from ..store.versions import (
 class RunState:
     """One run folder, for co-writing."""
 
-    def __init__(self, run_dir: str | Path) -> None:
+    def __init__(self, run_dir: str | Path, *, rundir: RunDir | None = None) -> None:
+        """``rundir``: how the folder is read and written (default: on disk; a
+        :class:`~dramaturg.store.scratch.ScratchDir` keeps every write in memory)."""
         self.root = Path(run_dir)
-        self.rundir = RunDir(self.root)
+        self.rundir = rundir or RunDir(self.root)
         self.manifest = read_manifest(self.root)
         self.store = VersionStore(self.rundir)
         self._spec: ChainSpec | None = None
@@ -153,12 +155,17 @@ class RunState:
         half way (unless ``rerun``: finishing it)."""
         with self.rundir.lock():
             self.manifest = read_manifest(self.root)
-            if not rerun and self.pending() is not None:
-                raise InputError(
-                    f"a rerun of {self.root} stopped before it finished",
-                    hint=f"finish it first: dramaturg rerun {self.root}",
-                )
+            if not rerun:
+                self.refuse_pending()
             yield
+
+    def refuse_pending(self) -> None:
+        """InputError when a rerun of the folder stopped half way (finish it first)."""
+        if self.pending() is not None:
+            raise InputError(
+                f"a rerun of {self.root} stopped before it finished",
+                hint=f"finish it first: dramaturg rerun {self.root}",
+            )
 
     def pending(self) -> dict[str, Any] | None:
         """The arguments of a rerun that stopped before it recorded its versions."""

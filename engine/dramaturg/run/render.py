@@ -32,6 +32,12 @@ def compiled_template(
     return checked.compiled[cache_key]  # type: ignore[no-any-return]
 
 
+def prompt_record(prompt: str, system: str) -> str:
+    """A call's prompt and system prompt as the run folder keeps them
+    (``prompts/<step>[/<i>].txt``)."""
+    return f"=== system ===\n{system}\n=== prompt ===\n{prompt}\n" if system else prompt
+
+
 class Renderer:
     """Renders the calls of one chain's steps for one run's inputs."""
 

@@ -29,7 +29,7 @@ from .answerschemas import AnswerSchemas
 from .executor import Executor
 from .memo import Memo
 from .models import ModelSet
-from .render import Renderer
+from .render import Renderer, prompt_record
 from .runmanifest import ManifestWriter, run_manifest, run_result
 from .stepcalls import RunSettings, StepCalls
 
@@ -330,7 +330,7 @@ class Runner:
         render = self.renderer.render
         prompt = render(sid, "prompt", spec.prompt, context)
         system = render(sid, "system", spec.system, context) if spec.system else ""
-        sent = f"=== system ===\n{system}\n=== prompt ===\n{prompt}\n" if system else prompt
+        sent = prompt_record(prompt, system)
         # written in a thread: the call does not wait for the disk
         self._background(self.store.write_prompt, RunDir.prompt_file(sid, item), sent)
         schema = self.schemas.for_call(sid, spec, context) if spec.kind != "image" else None

@@ -180,11 +180,15 @@ class RunSession:
         dry_run: bool = False,
         seed: int | None = None,
         chain_file: str | None = None,
+        load_models: bool = True,
     ) -> RunSession:
         """The steps of the chain file at ``path`` (checked) ready to run for ``inputs``
-        (resolved) on its models (every one loaded now). ``chain_file``: the name the run
-        gives the chain file (default ``path``)."""
-        model_set = cls.open_models(checked, models, dry_run=dry_run, inputs=inputs, seed=seed)
+        (resolved) on its models (every one loaded now, unless ``load_models`` is false: then
+        the session renders and keys calls, and loads a model only when one is called).
+        ``chain_file``: the name the run gives the chain file (default ``path``)."""
+        model_set = cls.open_models(
+            checked, models, dry_run=dry_run, inputs=inputs, seed=seed, load=load_models
+        )
         return cls(
             checked,
             inputs,
@@ -203,14 +207,16 @@ class RunSession:
         dry_run: bool,
         inputs: dict[str, Any],
         seed: int | None,
+        load: bool = True,
     ) -> ModelSet:
-        """The run's models, every one loaded now: a model that cannot load fails the run
-        before any work."""
+        """The run's models, every one loaded now (unless not ``load``): a model that cannot
+        load fails the run before any work."""
         spec = checked.spec
         model_set = ModelSet(spec.models, models, dry_run=dry_run, inputs=inputs, seed=seed)
         model_set.check_providers({checked.plans[s].model for s in spec.steps})
-        for step in spec.steps.values():
-            model_set.instance(step)
+        if load:
+            for step in spec.steps.values():
+                model_set.instance(step)
         return model_set
 
     def emit_cache_off(self, reason: str) -> None:

@@ -127,30 +127,58 @@ async def stop(request: Any) -> Any:
 
 
 async def check(request: Any) -> Any:
-    from ..cowrite.edit import check_text
+    """The edit as the step's parser reads it (its error, with line:column), and what saving
+    it would recompute: the rerun's own plan of it, nothing called, nothing written."""
+    from ..cowrite.edit import TextEdit
+    from ..cowrite.plan import aplan_rerun
 
     run, step = request.path_params["run"], request.path_params["step"]
-    path = studio_of(request).workspace.run_path(run)
+    studio = studio_of(request)
+    path = studio.workspace.run_path(run)
     data = await body(request)
     item = item_of(data, request)
-    text = str(data.get("text", ""))
+    edit = TextEdit(str(data.get("text", "")), source=step)
     try:
-        _value, changed = await asyncio.to_thread(
-            check_text, path, step, text, item=item, source=step
-        )
+        plan = await aplan_rerun(path, edits={(step, item): edit}, models=studio.models)
     except InputError as exc:
         return html(page("_check.html", error=_error(exc), plan=None), 422)
-    plan = await asyncio.to_thread(plan_of, path, step, item, text, bool(changed))
-    return html(page("_check.html", error=None, plan=plan))
+    return html(page("_check.html", error=None, plan=plan_view(plan, path)))
 
 
-def plan_of(path: Path, step: str, item: int | None, text: str, changed: bool) -> Any:
-    """What saving ``text`` would recompute (see cowrite's rerun plan)."""
+def plan_view(plan: Any, path: Path) -> Any:
+    """The plan in the editor's words: ``dialogue of scenes 3 and 4``."""
     from types import SimpleNamespace
 
-    if not changed:
-        return SimpleNamespace(unchanged=True, recompute=[], maybe=[])
-    return SimpleNamespace(unchanged=False, recompute=[], maybe=[])
+    from .runview import run_view
+
+    view = run_view(path)
+    return SimpleNamespace(
+        unchanged=not plan.edited,
+        recompute=calls_named([(c.step, c.item) for c in plan.recompute], view),
+        maybe=calls_named([(c.step, c.item) for c in plan.may_recompute], view),
+    )
+
+
+def calls_named(calls: list[tuple[str, int | None]], view: Any) -> list[str]:
+    """Calls grouped by step: ``dialogue of scenes 3 and 4``, ``title``, ``places 1, 2``."""
+    by_step: dict[str, list[int]] = {}
+    whole: list[str] = []
+    for step, item in calls:
+        if item is None:
+            whole.append(step)
+        else:
+            by_step.setdefault(step, []).append(item + 1)
+    out = list(dict.fromkeys(whole))
+    for step, items in by_step.items():
+        numbers = ", ".join(str(n) for n in items[:-1]) + (
+            f" and {items[-1]}" if len(items) > 1 else str(items[-1])
+        )
+        if step in view.per_item:
+            plural = "s" if len(items) > 1 else ""
+            out.append(f"{step} of {view.item_name}{plural} {numbers}")
+        else:
+            out.append(f"{step} {numbers}")
+    return out
 
 
 def _error(exc: InputError) -> dict[str, str]:

@@ -72,14 +72,23 @@ def item_param(request: Any) -> int | None:
     return int(raw)
 
 
-def stale_items(view: RunView) -> frozenset[tuple[str, int]]:
-    """The (step, item) of the navigator's fan-outs that are out of date. Per item when the step
-    records which items a rerun keeps; else every item of a stale step."""
-    out: set[tuple[str, int]] = set()
-    for row in view.steps:
-        if row.id in view.per_item and row.status == "stale":
-            out |= {(row.id, i) for i in range(len(view.items))}
-    return frozenset(out)
+def stale_items(
+    path: Path, view: RunView, models: dict[str, Any] | None = None
+) -> frozenset[tuple[str, int]]:
+    """The (step, item) of the navigator's fan-outs a rerun would recompute now (the rerun's
+    own plan: after an edit of scene 3's beat, the dialogue of scenes 3 and 4)."""
+    if not any(r.status == "stale" for r in view.steps):
+        return frozenset()
+    from ..cowrite.plan import plan_rerun
+
+    try:
+        plan = plan_rerun(path, models=models)
+    except DramaturgError:
+        return frozenset()
+    calls = [*plan.recompute, *plan.may_recompute]
+    return frozenset(
+        (c.step, c.item) for c in calls if c.step in view.per_item and c.item is not None
+    )
 
 
 def read_view(request: Any, run: str) -> tuple[Path, RunView]:
@@ -87,7 +96,7 @@ def read_view(request: Any, run: str) -> tuple[Path, RunView]:
     path = studio.workspace.run_path(run)
     running = studio.jobs.running(run) is not None
     view = run_view(path, running=running)
-    return path, run_view(path, running=running, stale_items=stale_items(view))
+    return path, run_view(path, running=running, stale_items=stale_items(path, view, studio.models))
 
 
 def panel_context(request: Any, run: str, step: str | None, item: int | None) -> dict[str, Any]:
