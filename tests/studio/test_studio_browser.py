@@ -217,9 +217,15 @@ async def test_regenerating_one_scene_changes_that_scene_only(
     after = output(streamed, "dialogue")
     assert after[1] != before[1]
     assert [after[i] for i in (0, 2, 3)] == [before[i] for i in (0, 2, 3)]
-    await open_item(page, "dialogue", 1)
+    # the panel reads the scene again by itself: the new version, with its new seed
+    await page.wait_for_function(
+        "() => document.querySelector('.history tbody tr').textContent.includes('RERUN')"
+    )
     first = page.locator(".history tbody tr").first
-    assert "RERUN" in await first.text_content() and "(current)" in await first.text_content()
+    assert "(current)" in await first.text_content()
+    seed = await first.locator("td").nth(3).text_content()
+    assert seed and f"seed {seed}" in await page.locator(".step-panel .meta").text_content()
+    assert await page.locator("#editor-text").input_value() != ""
 
 
 async def test_two_clicks_at_once_make_one_job_and_one_busy_answer(
@@ -348,3 +354,31 @@ async def test_an_edit_of_scene_3_shows_recomputes_and_streams_scenes_3_and_4(
     first_line = after[2][0]["line"]
     await page.frame_locator("#preview iframe").get_by_text(first_line).first.wait_for()
     assert await page.locator(".items > li.stale").count() == 0
+
+
+async def test_a_new_run_from_a_logline(chromium: Any, tmp_path: Path) -> None:
+    from conftest import DRAMATRON
+
+    out = tmp_path / "new-runs"
+    out.mkdir()
+    workspace, _ = Workspace.at(out, (DRAMATRON,))
+    with served(Studio(workspace)) as site:
+        async with guarded_page(chromium, site) as (page, _guard):
+            await page.goto(site.url)
+            form = page.locator("section.new form")
+            await form.locator("textarea[name='logline']").fill(
+                "A cartographer maps a city that redraws itself every night."
+            )
+            await form.locator("input[name='num_scenes']").fill("3")
+            await form.locator("select[name='structure']").select_option("three_act")
+            await form.locator("input[name='dry_run']").check()
+            await form.get_by_role("button", name="Write it").click()
+            await page.wait_for_url("**/runs/*")
+            assert "done" in await job_ends(page, "writing a new run")
+            (run,) = [p for p in out.iterdir() if p.is_dir()]
+            manifest = json.loads((run / "manifest.json").read_text())
+            assert manifest["inputs"]["num_scenes"] == 3
+            assert manifest["inputs"]["structure"] == "three_act"
+            assert manifest["status"] == "done"
+            await page.reload()
+            assert await page.locator(".items > li").count() == 3

@@ -174,3 +174,17 @@ def test_hostile_model_text_is_text_on_the_page(
     for page in [edit.text, client.get(f"/runs/{run.name}?step=title").text]:
         assert "<script>alert" not in page and "<img src=x" not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_an_edit_from_a_stale_tab_is_refused_with_the_newer_version(
+    client: TestClient, studio: Studio, run: Path
+) -> None:
+    signed_in(client, studio)
+    url = f"/runs/{run.name}/step/title/edit"
+    headers = {CSRF_HEADER: studio.secrets.csrf}
+    first = client.post(url, content=json.dumps({"text": "Tab one", "base": "1"}), headers=headers)
+    assert first.status_code == 200
+    late = client.post(url, content=json.dumps({"text": "Tab two", "base": "1"}), headers=headers)
+    assert late.status_code == 409
+    assert "version 2" in late.text and "Tab one" in late.text
+    assert json.loads((run / "steps" / "title.json").read_text())["output"] == "Tab one"

@@ -44,8 +44,8 @@ def studio(
         _studio(
             target, port, host, tuple(allow_host or ()), chain or ["dramatron"], model, no_browser
         )
-    except KeyboardInterrupt:  # pragma: no cover - uvicorn handles Ctrl-C itself
-        raise typer.Exit(130) from None
+    except (KeyboardInterrupt, typer.Exit):
+        raise
     except Exception as exc:
         raise fail(exc) from None
 
@@ -97,5 +97,9 @@ def _studio(
 
             webbrowser.open(url)
 
-    serve(state, sock, address, allow=allow, on_ready=ready)
+    try:
+        serve(state, sock, address, allow=allow, on_ready=ready)
+    except KeyboardInterrupt:  # Ctrl-C: uvicorn stopped first (a job under way was stopped)
+        typer.echo("studio stopped")
+        raise typer.Exit(130) from None
     typer.echo("studio stopped")

@@ -31,7 +31,7 @@ async def start_new_run(request: Any, data: dict[str, Any]) -> Any:
     chain = await asyncio.to_thread(load_chain, chain_path)
     declared = chain.spec.inputs
     inputs = {k: str(v) for k, v in data.items() if k in declared and str(v).strip() != ""}
-    seed_text = str(data.get("seed", "") or "").strip()
+    seed_text = "" if "seed" in declared else str(data.get("seed", "") or "").strip()
     if seed_text and not seed_text.isdigit():
         raise InputError(f"the seed must be a whole number, not {seed_text!r}")
     seed = int(seed_text) if seed_text else None

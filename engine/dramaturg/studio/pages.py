@@ -57,8 +57,13 @@ def _chains(paths: tuple[Path, ...]) -> list[dict[str, Any]]:
             chain = load_chain(path)
         except DramaturgError:
             continue
+        inputs = chain.spec.inputs
         out.append(
-            {"name": chain.spec.name or path.stem, "inputs": list(chain.spec.inputs.items())}
+            {
+                "name": chain.spec.name or path.stem,
+                "inputs": list(inputs.items()),
+                "names": set(inputs),
+            }
         )
     return out
 

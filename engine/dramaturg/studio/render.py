@@ -78,6 +78,15 @@ def fragment(message: Message, run_path: Any) -> str | None:
     return _event_fragment(event, message.run)
 
 
+#: the sidebar badge a step's event sets while a job runs
+_STATUS = {
+    "step_started": "running",
+    "step_finished": "done",
+    "step_failed": "failed",
+    "step_skipped": "skipped",
+}
+
+
 def _event_fragment(event: Event, run: str) -> str | None:
     kind = str(event.kind)
     data = event.to_dict()
@@ -86,8 +95,10 @@ def _event_fragment(event: Event, run: str) -> str | None:
         sid = stream_id(str(step), item)
         text = html.escape(str(data.get("text", "")), quote=True)
         return f'<span hx-swap-oob="beforeend:#{sid}">{text}</span>' if text else None
-    if kind in ("token_reset",):
-        return page("_stream.html", step=step, item=item, oob=True, note=data.get("reason", ""))
+    status = _STATUS.get(kind)
+    if status is not None and item is None and step is not None:  # the step's badge, live
+        badge = page("_status.html", step=step, status=status)
+        return badge + page("_note.html", event=data, label=item_label(str(step), item))
     if kind in (
         "step_started",
         "item_finished",

@@ -38,6 +38,13 @@ async def events(request: Any) -> Any:
         boxes: set[tuple[str, int | None]] = set()
         try:
             yield ": the run's events\n\n"
+            # the job as it is now that this page listens (it may have ended since the page
+            # was read): nothing said before is missed
+            now = studio.jobs.running(run) or studio.jobs.last.get(run)
+            if now is not None:
+                start = Message(run, job=now)
+                for part in await asyncio.to_thread(_parts, request, start, boxes):
+                    yield sse(part)
             while True:
                 try:
                     message = await asyncio.wait_for(queue.get(), KEEPALIVE)
@@ -53,6 +60,8 @@ async def events(request: Any) -> Any:
                     parts = _parts(request, message, boxes)
                 for part in parts:
                     yield sse(part)
+                if message.job is not None and message.job.state != "running":
+                    yield sse("", event="jobdone")  # the page reads its step again
         finally:
             studio.jobs.hub.leave(run, queue)
 

@@ -2,9 +2,19 @@
 "use strict";
 // a page that fell behind its event stream reads the run afresh
 document.addEventListener("htmx:sseBeforeMessage", function (e) {
-  if (e.detail && e.detail.type === "reload") {
+  var type = e.detail && e.detail.type;
+  if (type === "reload") {
     e.preventDefault();
     window.location.reload();
+  } else if (type === "jobdone") {
+    // a job ended: the step shown is read again, unless the writer is editing it
+    e.preventDefault();
+    var panel = document.getElementById("step-panel");
+    var editor = document.getElementById("editor-text");
+    var editing = editor && editor.value !== editor.defaultValue;
+    if (panel && panel.dataset.url && !editing) {
+      htmx.ajax("GET", panel.dataset.url, { target: "#panel", swap: "innerHTML" });
+    }
   }
 });
 // a new streamed text scrolls into view inside its box, not the whole page
