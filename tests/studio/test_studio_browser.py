@@ -322,6 +322,8 @@ async def test_an_edit_of_scene_3_shows_recomputes_and_streams_scenes_3_and_4(
 ) -> None:
     page = slow_page
     before = output(streamed, "dialogue")
+    files = [streamed / "steps" / "dialogue" / f"{i}.json" for i in range(4)]
+    kept = [f.read_bytes() for f in files[:2]]
     await open_item(page, "plot", 2)
     editor = page.locator("#editor-text")
     text = await editor.input_value()
@@ -348,6 +350,7 @@ async def test_an_edit_of_scene_3_shows_recomputes_and_streams_scenes_3_and_4(
     assert "done" in await job_ends(page, "recomputing what is out of date")
     after = output(streamed, "dialogue")
     assert after[:2] == before[:2] and after[2] != before[2] and after[3] != before[3]
+    assert [f.read_bytes() for f in files[:2]] == kept  # scenes 1 and 2: byte for byte
     streamed_text = await page.locator("#stream-dialogue-2").text_content()
     raw = json.loads((streamed / "steps" / "dialogue" / "2.json").read_text())["raw"]
     assert streamed_text == raw
@@ -382,3 +385,32 @@ async def test_a_new_run_from_a_logline(chromium: Any, tmp_path: Path) -> None:
             assert manifest["status"] == "done"
             await page.reload()
             assert await page.locator(".items > li").count() == 3
+
+
+async def test_regenerating_one_portrait_draws_that_one_again(
+    slow_page: Any, streamed: Path
+) -> None:
+    page = slow_page
+    images = streamed / "steps" / "portraits"
+    before = {p.name: p.read_bytes() for p in images.glob("*.png")}
+    await page.locator(".steps a", has_text="portraits").first.click()
+    await page.wait_for_selector(".step-panel[data-step='portraits']")
+    assert await page.locator(".images img").count() == len(before)
+    await page.goto(
+        page.url.split("?")[0].replace("/step/portraits", "") + "?step=portraits&item=0"
+    )
+    await page.wait_for_selector(".step-panel[data-step='portraits'][data-item='0']")
+    old_src = await page.locator(".images img").get_attribute("src")
+    await settled(page)
+    await page.get_by_role("button", name="Regenerate this one").click()
+    assert "done" in await job_ends(page, "regenerating portraits 1")
+    await page.wait_for_function(
+        "(old) => document.querySelector('.images img').getAttribute('src') !== old", arg=old_src
+    )
+    after = {p.name: p.read_bytes() for p in images.glob("*.png")}
+    assert after["0.png"] != before["0.png"]
+    assert {k: v for k, v in after.items() if k != "0.png"} == {
+        k: v for k, v in before.items() if k != "0.png"
+    }
+    loaded = await page.locator(".images img").evaluate("img => img.complete && img.naturalWidth")
+    assert loaded

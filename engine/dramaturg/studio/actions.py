@@ -149,6 +149,7 @@ def plan_view(plan: Any, path: Path) -> Any:
     """The plan in the editor's words: ``dialogue of scenes 3 and 4``."""
     from types import SimpleNamespace
 
+    from .outdated import calls_named
     from .runview import run_view
 
     view = run_view(path)
@@ -157,28 +158,6 @@ def plan_view(plan: Any, path: Path) -> Any:
         recompute=calls_named([(c.step, c.item) for c in plan.recompute], view),
         maybe=calls_named([(c.step, c.item) for c in plan.may_recompute], view),
     )
-
-
-def calls_named(calls: list[tuple[str, int | None]], view: Any) -> list[str]:
-    """Calls grouped by step: ``dialogue of scenes 3 and 4``, ``title``, ``places 1, 2``."""
-    by_step: dict[str, list[int]] = {}
-    whole: list[str] = []
-    for step, item in calls:
-        if item is None:
-            whole.append(step)
-        else:
-            by_step.setdefault(step, []).append(item + 1)
-    out = list(dict.fromkeys(whole))
-    for step, items in by_step.items():
-        numbers = ", ".join(str(n) for n in items[:-1]) + (
-            f" and {items[-1]}" if len(items) > 1 else str(items[-1])
-        )
-        if step in view.per_item:
-            plural = "s" if len(items) > 1 else ""
-            out.append(f"{step} of {view.item_name}{plural} {numbers}")
-        else:
-            out.append(f"{step} {numbers}")
-    return out
 
 
 def _error(exc: InputError) -> dict[str, str]:

@@ -10,6 +10,7 @@ from ..errors import DramaturgError
 from ..spec import ChainSpec
 from ..store.readback import read_snapshot
 from ..store.rundir import PENDING
+from .outdated import Outdated, outdated
 from .panel import panel_view
 from .render import diff_lines, page
 from .runview import RunView, run_view
@@ -77,35 +78,18 @@ def item_param(request: Any) -> int | None:
     return int(raw)
 
 
-def stale_items(
-    path: Path, view: RunView, models: dict[str, Any] | None = None
-) -> frozenset[tuple[str, int]]:
-    """The (step, item) of the navigator's fan-outs a rerun would recompute now (the rerun's
-    own plan: after an edit of scene 3's beat, the dialogue of scenes 3 and 4)."""
-    if not any(r.status == "stale" for r in view.steps):
-        return frozenset()
-    from ..cowrite.plan import plan_rerun
-
-    try:
-        plan = plan_rerun(path, models=models)
-    except DramaturgError:
-        return frozenset()
-    calls = [*plan.recompute, *plan.may_recompute]
-    return frozenset(
-        (c.step, c.item) for c in calls if c.step in view.per_item and c.item is not None
-    )
-
-
-def read_view(request: Any, run: str) -> tuple[Path, RunView]:
+def read_view(request: Any, run: str) -> tuple[Path, RunView, Outdated]:
+    """The run, with what is out of date in it (the plan of a recompute)."""
     studio = studio_of(request)
     path = studio.workspace.run_path(run)
     running = studio.jobs.running(run) is not None
     view = run_view(path, running=running)
-    return path, run_view(path, running=running, stale_items=stale_items(path, view, studio.models))
+    late = outdated(path, view, studio.models)
+    return path, run_view(path, running=running, stale_items=late.items), late
 
 
 def panel_context(request: Any, run: str, step: str | None, item: int | None) -> dict[str, Any]:
-    path, view = read_view(request, run)
+    path, view, late = read_view(request, run)
     ids = [r.id for r in view.steps]
     if step is None:
         step = view.navigator or (ids[0] if ids else None)
@@ -117,7 +101,6 @@ def panel_context(request: Any, run: str, step: str | None, item: int | None) ->
     stamp = int((path / PREVIEW).stat().st_mtime_ns) if preview else 0
     studio = studio_of(request)
     job = studio.jobs.running(run) or studio.jobs.last.get(run)
-    stale_calls = [r.id for r in view.steps if r.status == "stale"]
     return {
         "view": view,
         "panel": panel,
@@ -126,7 +109,7 @@ def panel_context(request: Any, run: str, step: str | None, item: int | None) ->
         "stamp": stamp,
         "job": job,
         "busy": None,
-        "stale_calls": stale_calls,
+        "outdated": late,
         "pending": (path / PENDING).is_file(),
         **base(request),
     }

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..cowrite.edit import editable_text, step_history
 from ..errors import DramaturgError
-from ..store.versions import Version, call_id
+from ..store.versions import Version
 from .runview import RunView, output_of, prompt_of
 
 
@@ -80,12 +80,9 @@ def _item_title(view: RunView, step: str, item: int) -> str:
 
 
 def _seed(current: Version | None, item: int | None) -> int | None:
-    if current is None:
-        return None
-    if current.seed is not None:
-        return current.seed
-    call = current.calls.get(call_id(item))
-    return call.seed if call is not None else None
+    from .render import seed_of
+
+    return None if current is None else seed_of(current, item)
 
 
 def _images(path: Path, step: str, item: int | None) -> list[Image]:

@@ -27,6 +27,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["label"] = item_label
     env.filters["when"] = _when
+    env.filters["seed_of"] = seed_of
     env.filters["tojson_attr"] = json.dumps  # escaped again by autoescape
     return env
 
@@ -44,6 +45,16 @@ def _when(epoch: float | None) -> str:
     import time
 
     return "" if epoch is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+def seed_of(version: Any, item: int | None) -> int | None:
+    """The seed a version's call (the item's, or the step's) was made with."""
+    from ..store.versions import call_id
+
+    call = version.calls.get(call_id(item))
+    if call is not None and call.seed is not None:
+        return int(call.seed)
+    return version.seed if isinstance(version.seed, int) else None
 
 
 def stream_id(step: str, item: int | None) -> str:
@@ -99,17 +110,7 @@ def _event_fragment(event: Event, run: str) -> str | None:
     if status is not None and item is None and step is not None:  # the step's badge, live
         badge = page("_status.html", step=step, status=status)
         return badge + page("_note.html", event=data, label=item_label(str(step), item))
-    if kind in (
-        "step_started",
-        "item_finished",
-        "step_finished",
-        "step_failed",
-        "cached",
-        "resumed",
-        "retry",
-        "parse_failed",
-        "version",
-    ):
+    if kind in ("item_finished", "retry", "parse_failed", "version"):  # not the kept calls
         return page("_note.html", event=data, label=item_label(str(step), item))
     return None
 

@@ -96,10 +96,9 @@ def _parts(request: Any, message: Message, boxes: set[tuple[str, int | None]]) -
 
 def _refreshed(request: Any, run: str) -> list[str]:
     """The sidebar and the preview, read again after a job."""
-    path, view = read_view(request, run)
-    stale = [r.id for r in view.steps if r.status == "stale"]
+    path, view, late = read_view(request, run)
     pending = (path / PENDING).is_file()
-    context = {"view": view, "run": run, "panel": None, "stale_calls": stale, "oob": True}
+    context = {"view": view, "run": run, "panel": None, "outdated": late, "oob": True}
     context["pending"] = pending
     preview = PREVIEW if (path / PREVIEW).is_file() and PREVIEW in view.exports else None
     stamp = int((path / PREVIEW).stat().st_mtime_ns) if preview else 0
