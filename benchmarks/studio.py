@@ -9,6 +9,8 @@ a word every ``--stream`` seconds.
   then ``--repeat`` more (warm).
 - **Static assets**: the bytes of the scripts and the stylesheet a page loads.
 - **Other hosts**: requests the pages made to any other address (must be 0).
+- **Start**: ``dramaturg studio RUN --port 0 --no-browser`` from its launch to its first page
+  served (median of ``--repeat``).
 
     .venv/bin/python benchmarks/studio.py [--scenes 10] [--repeat 5] [--stream 0.02]
 """
@@ -100,6 +102,34 @@ async def measure(args: Any, run: Path) -> None:
     print(f"| requests to other hosts | {len(guard.foreign)} | 0 |")
 
 
+def start_time(run: Path, repeat: int) -> float:
+    """Seconds from launching ``dramaturg studio`` to its first page served (median)."""
+    import re
+    import signal
+    import subprocess
+
+    import httpx
+
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dramaturg", "studio", str(run), "--port", "0", "--no-browser"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert proc.stdout is not None
+        found = re.search(r"http://\S+", proc.stdout.readline())
+        assert found, "no URL printed"
+        answer = httpx.get(found.group(0), follow_redirects=True, timeout=10)
+        assert answer.status_code == 200
+        times.append(time.perf_counter() - began)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)
+    return statistics.median(times)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scenes", type=int, default=10)
@@ -122,6 +152,8 @@ def main() -> None:
         assert result.ok and result.run_dir is not None
         print(f"(the {args.scenes}-scene run was made in {time.perf_counter() - start:.1f} s)")
         asyncio.run(measure(args, result.run_dir))
+        start = start_time(result.run_dir, args.repeat)
+        print(f"| dramaturg studio: launch to first page, median (s) | {start:.2f} | <= 2 |")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from ..store.rundir import PENDING
 from .jobs import Message
 from .pages import PREVIEW, read_view, studio_of
 from .render import fragment, item_label, page, stream_id
+from .runview import run_view
 
 #: a comment line this often keeps proxies and the browser from closing a quiet stream
 KEEPALIVE = 15.0
@@ -31,7 +32,9 @@ async def events(request: Any) -> Any:
 
     run = request.path_params["run"]
     studio = studio_of(request)
-    studio.workspace.run_path(run)  # 404 for a run that is not there
+    path = studio.workspace.run_path(run)  # 404 for a run that is not there
+    view = await asyncio.to_thread(run_view, path)
+    names = dict.fromkeys(view.per_item, view.item_name)  # dialogue -> scene
     queue = studio.jobs.hub.listen(run)
 
     async def stream() -> AsyncIterator[str]:
@@ -43,7 +46,7 @@ async def events(request: Any) -> Any:
             now = studio.jobs.running(run) or studio.jobs.last.get(run)
             if now is not None:
                 start = Message(run, job=now)
-                for part in await asyncio.to_thread(_parts, request, start, boxes):
+                for part in await asyncio.to_thread(_parts, request, start, boxes, names):
                     yield sse(part)
             while True:
                 try:
@@ -55,9 +58,9 @@ async def events(request: Any) -> Any:
                     yield sse("", event="reload")
                     return
                 if message.job is not None and message.job.state != "running":
-                    parts = await asyncio.to_thread(_parts, request, message, boxes)  # reads
+                    parts = await asyncio.to_thread(_parts, request, message, boxes, names)  # reads
                 else:
-                    parts = _parts(request, message, boxes)
+                    parts = _parts(request, message, boxes, names)
                 for part in parts:
                     yield sse(part)
                 if message.job is not None and message.job.state != "running":
@@ -69,7 +72,12 @@ async def events(request: Any) -> Any:
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
 
-def _parts(request: Any, message: Message, boxes: set[tuple[str, int | None]]) -> list[str]:
+def _parts(
+    request: Any,
+    message: Message,
+    boxes: set[tuple[str, int | None]],
+    names: dict[str, str],
+) -> list[str]:
     out: list[str] = []
     event = message.event
     if event is not None and str(event.kind) in ("token", "token_reset"):
@@ -82,7 +90,11 @@ def _parts(request: Any, message: Message, boxes: set[tuple[str, int | None]]) -
             return out
         if key not in boxes:  # the call's first token: its box in the live area
             boxes.add(key)
-            out.append(page("_stream.html", sid=sid, label=item_label(*key), note=""))
+            step, item = key
+            label = item_label(step, item)
+            if step in names and item is not None:
+                label = f"{step} · {names[step]} {item + 1}"
+            out.append(page("_stream.html", sid=sid, label=label, note=""))
     if message.job is not None and message.job.state == "running":
         boxes.clear()
         out.append('<div id="live" aria-live="polite" hx-swap-oob="true"></div>')
