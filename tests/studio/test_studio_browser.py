@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,19 @@ async def site(run: Path) -> AsyncIterator[Served]:
         yield s
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def page(chromium: Any, site: Served, run: Path) -> AsyncIterator[Any]:
+@asynccontextmanager
+async def on_run(chromium: Any, site: Served, run: Path) -> AsyncIterator[Any]:
+    """A guarded page, signed in with the token, on the run's page."""
     async with guarded_page(chromium, site) as (p, _guard):
         await p.goto(site.url)
         await p.get_by_role("link", name=run.name).click()
         await p.wait_for_selector(".step-panel")
+        yield p
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def page(chromium: Any, site: Served, run: Path) -> AsyncIterator[Any]:
+    async with on_run(chromium, site, run) as p:
         yield p
 
 
@@ -193,10 +201,7 @@ async def slow_site(streamed: Path) -> AsyncIterator[Served]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def slow_page(chromium: Any, slow_site: Served, streamed: Path) -> AsyncIterator[Any]:
-    async with guarded_page(chromium, slow_site) as (p, _guard):
-        await p.goto(slow_site.url)
-        await p.get_by_role("link", name=streamed.name).click()
-        await p.wait_for_selector(".step-panel")
+    async with on_run(chromium, slow_site, streamed) as p:
         yield p
 
 

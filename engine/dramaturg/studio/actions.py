@@ -72,19 +72,13 @@ def _what(verb: str, step: str, item: int | None) -> str:
 
 
 async def regenerate(request: Any) -> Any:
+    """Regenerate the step, or one item, with a new seed (a rerun ``--only`` it)."""
     from ..cowrite.rerun import arerun
 
-    run, step = request.path_params["run"], request.path_params["step"]
-    studio = studio_of(request)
-    path = studio.workspace.run_path(run)
-    item = item_of(await body(request), request)
+    async def run(path: Path, step: str, item: int | None, **common: Any) -> Any:
+        return await arerun(path, only=[_target(step, item)], **common)
 
-    async def work(on_event: Callable[[Event], None]) -> Any:
-        return await arerun(
-            path, only=[_target(step, item)], models=studio.models, on_event=on_event, stream=True
-        )
-
-    return job_answer(request, run, work, _what("regenerating", step, item))
+    return await step_job(request, "regenerating", run)
 
 
 async def recompute(request: Any) -> Any:
@@ -103,19 +97,26 @@ async def recompute(request: Any) -> Any:
 
 
 async def continue_(request: Any) -> Any:
+    """Continue the step, or one item, where its answer ends."""
     from ..cowrite.continuation import acontinue_step
 
+    async def run(path: Path, step: str, item: int | None, **common: Any) -> Any:
+        return await acontinue_step(path, step, item, **common)
+
+    return await step_job(request, "continuing", run)
+
+
+async def step_job(request: Any, verb: str, call: Callable[..., Any]) -> Any:
+    """``call(path, step, item, models=..., on_event=..., stream=True)`` as the run's job."""
     run, step = request.path_params["run"], request.path_params["step"]
     studio = studio_of(request)
     path = studio.workspace.run_path(run)
     item = item_of(await body(request), request)
 
     async def work(on_event: Callable[[Event], None]) -> Any:
-        return await acontinue_step(
-            path, step, item, models=studio.models, on_event=on_event, stream=True
-        )
+        return await call(path, step, item, models=studio.models, on_event=on_event, stream=True)
 
-    return job_answer(request, run, work, _what("continuing", step, item))
+    return job_answer(request, run, work, _what(verb, step, item))
 
 
 async def stop(request: Any) -> Any:

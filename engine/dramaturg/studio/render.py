@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 
 from ..events import Event
-from .jobs import JobState, Message
+from .jobs import Message
 
 
 @cache
@@ -78,7 +78,7 @@ def diff_lines(a: str, b: str) -> list[DiffLine]:
     return out
 
 
-def fragment(message: Message, run_path: Any) -> str | None:
+def fragment(message: Message) -> str | None:
     """What a page watching the run swaps in for ``message`` (out-of-band swaps by id), or None
     when it shows nothing of it."""
     if message.job is not None:
@@ -113,7 +113,3 @@ def _event_fragment(event: Event, run: str) -> str | None:
     if kind in ("item_finished", "retry", "parse_failed", "version"):  # not the kept calls
         return page("_note.html", event=data, label=item_label(str(step), item))
     return None
-
-
-def job_done(job: JobState) -> bool:
-    return job.state != "running"

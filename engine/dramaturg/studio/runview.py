@@ -16,9 +16,8 @@ from typing import Any
 
 from ..chain import graph as graphs
 from ..spec import ChainSpec
-from ..store.manifest import Manifest, StepEntry
+from ..store.manifest import StepEntry
 from ..store.readback import read_manifest, read_snapshot
-from ..store.versions import Version
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -182,12 +181,3 @@ def prompt_of(path: Path, sid: str, item: int | None) -> str | None:
         return (path / rel).read_text(encoding="utf-8")
     except OSError:
         return None
-
-
-def manifest_of(path: Path) -> Manifest:
-    return read_manifest(path, check=False)
-
-
-def history_rows(versions: list[Version]) -> list[Version]:
-    """Newest first, as the history panel lists them."""
-    return list(reversed(versions))

@@ -98,7 +98,7 @@ def _parts(
     if message.job is not None and message.job.state == "running":
         boxes.clear()
         out.append('<div id="live" aria-live="polite" hx-swap-oob="true"></div>')
-    part = fragment(message, None)
+    part = fragment(message)
     if part is not None:
         out.append(part)
     if message.job is not None and message.job.state != "running":
