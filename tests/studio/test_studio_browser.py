@@ -358,6 +358,7 @@ async def test_an_edit_of_scene_3_shows_recomputes_and_streams_scenes_3_and_4(
         timeout=30_000,
     )
     assert await page.locator("#stream-dialogue-0").count() == 0
+    assert await page.locator("#step-dialogue .badge").text_content() == "running"
     assert "done" in await job_ends(page, "recomputing what is out of date")
     after = output(streamed, "dialogue")
     assert after[:2] == before[:2] and after[2] != before[2] and after[3] != before[3]
@@ -368,6 +369,12 @@ async def test_an_edit_of_scene_3_shows_recomputes_and_streams_scenes_3_and_4(
     first_line = after[2][0]["line"]
     await page.frame_locator("#preview iframe").get_by_text(first_line).first.wait_for()
     assert await page.locator(".items > li.stale").count() == 0
+    # the exact prompt behind scene 4's new dialogue: it holds scene 3's new beat
+    await open_item(page, "dialogue", 3)
+    prompt = (streamed / "prompts" / "dialogue" / "3.txt").read_text()
+    assert "The last storm breaks its bottle." in prompt
+    shown = await page.locator("details.prompt pre").text_content()
+    assert shown is not None and shown.strip() == prompt.strip()
 
 
 async def test_a_new_run_from_a_logline(chromium: Any, tmp_path: Path) -> None:
@@ -425,3 +432,27 @@ async def test_regenerating_one_portrait_draws_that_one_again(
     }
     loaded = await page.locator(".images img").evaluate("img => img.complete && img.naturalWidth")
     assert loaded
+
+
+async def test_the_browser_gets_nothing_without_the_token_or_the_header(
+    chromium: Any, site: Served, run: Path
+) -> None:
+    context = await chromium.new_context()
+    try:
+        page = await context.new_page()
+        refused = await page.goto(f"{site.base}/runs/{run.name}")  # no token, no cookie
+        assert refused is not None and refused.status == 403
+        signed = await page.goto(site.url)
+        assert signed is not None and signed.status == 200
+        assert "token=" not in page.url  # the token left the address bar
+        status = await page.evaluate(  # a change without the page's header
+            """(url) => fetch(url, {method: 'POST', body: '{"text": "x"}'}).then(r => r.status)""",
+            f"{site.base}/runs/{run.name}/step/title/edit",
+        )
+        assert status == 403
+        escaped = await page.goto(f"{site.base}/runs/{run.name}/files/..%2fmanifest.json")
+        assert escaped is not None and escaped.status == 404
+        cookies = await context.cookies()
+        assert [(c["httpOnly"], c["sameSite"]) for c in cookies] == [(True, "Strict")]
+    finally:
+        await context.close()

@@ -46,7 +46,7 @@ async def events(request: Any) -> Any:
             now = studio.jobs.running(run) or studio.jobs.last.get(run)
             if now is not None:
                 start = Message(run, job=now)
-                for part in await asyncio.to_thread(_parts, request, start, boxes, names):
+                for part in await asyncio.to_thread(fragments_for, request, start, boxes, names):
                     yield sse(part)
             while True:
                 try:
@@ -58,9 +58,11 @@ async def events(request: Any) -> Any:
                     yield sse("", event="reload")
                     return
                 if message.job is not None and message.job.state != "running":
-                    parts = await asyncio.to_thread(_parts, request, message, boxes, names)  # reads
+                    parts = await asyncio.to_thread(
+                        fragments_for, request, message, boxes, names
+                    )  # reads
                 else:
-                    parts = _parts(request, message, boxes, names)
+                    parts = fragments_for(request, message, boxes, names)
                 for part in parts:
                     yield sse(part)
                 if message.job is not None and message.job.state != "running":
@@ -72,7 +74,7 @@ async def events(request: Any) -> Any:
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
 
-def _parts(
+def fragments_for(
     request: Any,
     message: Message,
     boxes: set[tuple[str, int | None]],
