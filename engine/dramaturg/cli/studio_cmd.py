@@ -39,7 +39,16 @@ def studio(
     ] = False,
 ) -> None:
     """Co-write a run in the browser: steps, scenes, edits with their effect shown before
-    saving, regenerate, continue, history, the screenplay as it stands. Ctrl-C stops it."""
+    saving, regenerate, continue, history, the screenplay as it stands. Ctrl-C stops it.
+
+    It listens on 127.0.0.1 only, and the URL it prints holds this session's token.
+
+    [dim]Examples:[/dim]
+      dramaturg studio                              # the runs in ./outputs
+      dramaturg studio outputs/20261202-184753-dramatron-caaf45
+      dramaturg studio --port 0 --no-browser        # any free port; print the URL
+      dramaturg studio -m default=cohere:command-r  # co-write with another model
+    """
     try:
         _studio(
             target, port, host, tuple(allow_host or ()), chain or ["dramatron"], model, no_browser
