@@ -41,7 +41,8 @@ def studio(
     """Co-write a run in the browser: steps, scenes, edits with their effect shown before
     saving, regenerate, continue, history, the screenplay as it stands. Ctrl-C stops it.
 
-    It listens on 127.0.0.1 only, and the URL it prints holds this session's token.
+    It listens on 127.0.0.1 unless told otherwise (--host), and the URL it prints holds this
+    session's token.
 
     [dim]Examples:[/dim]
       dramaturg studio                              # the runs in ./outputs
