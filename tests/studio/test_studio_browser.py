@@ -131,6 +131,7 @@ async def test_an_edit_saves_a_version_and_marks_what_it_makes_stale(page: Any, 
     await page.locator("#check .ok").wait_for()
     await page.get_by_role("button", name="Save as a new version").click()
     await page.wait_for_function("() => document.querySelectorAll('.history tbody tr').length == 2")
+    await settled(page)
     assert output(run, "plot")[2]["beat"].startswith("The storm breaks its bottle.")
     row = page.locator(".history tbody tr").first
     assert "EDIT" in await row.text_content() and "current" in await row.text_content()
@@ -152,6 +153,7 @@ async def test_diff_and_restore_a_version_which_survives_a_reload(page: Any, run
     await page.locator("#check .ok").wait_for()
     await page.get_by_role("button", name="Save as a new version").click()
     await page.wait_for_function("() => document.querySelectorAll('.history tbody tr').length == 2")
+    await settled(page)
     await page.get_by_role("button", name="Compare a and b").click()
     diff = page.locator("table.diff")
     await diff.wait_for()
@@ -179,6 +181,7 @@ async def test_hostile_model_text_stays_text_in_the_browser(page: Any, run: Path
     page.on("dialog", lambda d: dialogs.append(d.message))
     await page.get_by_role("button", name="Save as a new version").click()
     await page.wait_for_function("() => document.querySelectorAll('.history tbody tr').length == 2")
+    await settled(page)
     await page.reload()
     await page.wait_for_selector(".step-panel[data-step='title']")
     assert (
@@ -430,8 +433,10 @@ async def test_regenerating_one_portrait_draws_that_one_again(
     assert {k: v for k, v in after.items() if k != "0.png"} == {
         k: v for k, v in before.items() if k != "0.png"
     }
-    loaded = await page.locator(".images img").evaluate("img => img.complete && img.naturalWidth")
-    assert loaded
+    await page.wait_for_function(  # the new picture is drawn on the page
+        "() => { const img = document.querySelector('.images img');"
+        " return img.complete && img.naturalWidth > 0; }"
+    )
 
 
 async def test_the_browser_gets_nothing_without_the_token_or_the_header(
